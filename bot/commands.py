@@ -1,0 +1,158 @@
+"""Command declarations: one decorator per command; help and usage come from here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.text import fold
+from bot.types import Lang, Reaction, Redaction, Role, UsageError
+
+if TYPE_CHECKING:
+    from bot.context import Context, Services
+
+Handler = Callable[..., Awaitable[None]]
+ReactionHook = Callable[["Services", AsyncSession, Reaction], Awaitable[None]]
+RedactionHook = Callable[["Services", AsyncSession, Redaction], Awaitable[None]]
+ReplyHook = Callable[["Context"], Awaitable[bool]]  # True when it took the message
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One typed argument. `rest` takes the remainder of the line."""
+
+    name: str
+    label: str
+    convert: Callable[[str], Any] = str
+    optional: bool = False
+    rest: bool = False
+
+    def usage(self) -> str:
+        return f"[{self.label}]" if self.optional else self.label
+
+
+@dataclass(frozen=True)
+class Command:
+    names: tuple[str, ...]  # German name first, English alias second
+    help: dict[str, str]
+    handler: Handler
+    args: tuple[Arg, ...] = ()
+    role: Role = Role.MEMBER
+    sub: tuple[str, ...] = ()  # sub-command names, e.g. ("add",) for "!webinar add"
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+    def usage(self, lang: Lang) -> str:
+        name = self.names[1] if lang == "en" and len(self.names) > 1 else self.names[0]
+        sub = (
+            self.sub[1] if lang == "en" and len(self.sub) > 1 else (self.sub[0] if self.sub else "")
+        )
+        parts = [f"!{name}", sub, *(arg.usage() for arg in self.args)]
+        return " ".join(p for p in parts if p)
+
+    def describe(self, lang: Lang) -> str:
+        return self.help.get(lang) or self.help["de"]
+
+    def parse(self, text: str) -> dict[str, Any]:
+        """Split `text` into this command's arguments; UsageError when it does not fit."""
+        values: dict[str, Any] = {}
+        remaining = text.strip()
+        for arg in self.args:
+            if arg.rest:
+                token, remaining = remaining, ""
+            else:
+                token, _, remaining = remaining.partition(" ")
+                remaining = remaining.strip()
+            if not token:
+                if not arg.optional:
+                    raise UsageError()
+                values[arg.name] = None
+                continue
+            try:
+                values[arg.name] = arg.convert(token)
+            except (ValueError, TypeError):
+                raise UsageError() from None
+        if remaining:
+            raise UsageError()
+        return values
+
+
+@dataclass
+class Router:
+    """The commands of one capability (one handlers/ module)."""
+
+    commands: list[Command] = field(default_factory=list)
+    reaction_hooks: list[ReactionHook] = field(default_factory=list)
+    redaction_hooks: list[RedactionHook] = field(default_factory=list)
+    reply_hooks: list[ReplyHook] = field(default_factory=list)
+
+    def on_reaction(self, hook: ReactionHook) -> ReactionHook:
+        self.reaction_hooks.append(hook)
+        return hook
+
+    def on_redaction(self, hook: RedactionHook) -> RedactionHook:
+        self.redaction_hooks.append(hook)
+        return hook
+
+    def on_reply(self, hook: ReplyHook) -> ReplyHook:
+        """Called for a plain (non-command) message that replies to another message."""
+        self.reply_hooks.append(hook)
+        return hook
+
+    def command(
+        self,
+        *names: str,
+        help: dict[str, str],
+        args: tuple[Arg, ...] = (),
+        role: Role = Role.MEMBER,
+        sub: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.commands.append(Command(names, help, handler, args, role, sub))
+            return handler
+
+        return register
+
+
+class CommandTable:
+    """All commands, looked up by any name (folded: `daten-löschen` = `daten-loeschen`)."""
+
+    def __init__(self, routers: list[Router]) -> None:
+        self.commands = [c for r in routers for c in r.commands]
+        self.reaction_hooks = [h for r in routers for h in r.reaction_hooks]
+        self.redaction_hooks = [h for r in routers for h in r.redaction_hooks]
+        self.reply_hooks = [h for r in routers for h in r.reply_hooks]
+        self._by_name: dict[str, list[Command]] = {}
+        for cmd in self.commands:
+            for name in cmd.names:
+                self._by_name.setdefault(fold(name), []).append(cmd)
+
+    def names(self) -> list[str]:
+        return list(self._by_name)
+
+    def resolve(self, name: str, rest: str) -> tuple[Command, str] | None:
+        """The command for `name` and its argument text; sub-commands take priority."""
+        candidates = self._by_name.get(fold(name))
+        if not candidates:
+            return None
+        word, _, tail = rest.strip().partition(" ")
+        for cmd in candidates:
+            if cmd.sub and fold(word) in {fold(s) for s in cmd.sub}:
+                return cmd, tail.strip()
+        plain = [c for c in candidates if not c.sub]
+        return (plain[0], rest.strip()) if plain else None
+
+    def family(self, name: str) -> list[Command]:
+        return self._by_name.get(fold(name), [])
+
+    def visible(self, role: Role) -> Iterator[Command]:
+        return (c for c in self.commands if c.role <= role)
+
+
+def int_arg(text: str) -> int:
+    return int(text.lstrip("#"))

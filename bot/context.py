@@ -1,0 +1,62 @@
+"""What a handler gets: the message, one database session, the services, the reply list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Texts
+from bot.metrics import Metrics
+from bot.types import Attachment, Incoming, Lang, Reply, Role, Transport, UserId
+from config.settings import Settings
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.commands import CommandTable
+
+
+@dataclass
+class Services:
+    """Everything built once in main() and handed down; nothing global."""
+
+    settings: Settings
+    db: Database
+    texts: Texts
+    metrics: Metrics
+    clock: Callable[[], datetime]
+
+
+@dataclass
+class Context:
+    services: Services
+    msg: Incoming
+    session: AsyncSession
+    lang: Lang
+    role: Role
+    transport: Transport
+    commands: CommandTable
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def sender(self) -> UserId:
+        return self.msg.sender
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def t(self, key: str, **values: Any) -> str:
+        return self.services.texts.get(key, self.lang, **values)
+
+    def reply(
+        self,
+        text: str,
+        html: str | None = None,
+        attachment: Attachment | None = None,
+        mentions: tuple[UserId, ...] = (),
+    ) -> None:
+        self.replies.append(Reply(text, html, attachment, mentions))

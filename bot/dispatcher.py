@@ -1,0 +1,233 @@
+"""One dispatcher for every transport: parse, check role, run the handler, catch every error."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import process
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import Command, CommandTable
+from bot.context import Context, Services
+from bot.text import detect_language
+from bot.types import (
+    Incoming,
+    Lang,
+    Reaction,
+    Redaction,
+    Reply,
+    Role,
+    Transport,
+    UsageError,
+    UserError,
+    UserId,
+)
+from storage.models import HandledEvent, UserPrefs
+
+log = logging.getLogger(__name__)
+
+_COMMAND = re.compile(r"^[!/]([^\W\d_][\w-]*)\s*(.*)$", re.DOTALL)
+QUESTION_COMMAND = "frage"
+
+
+@dataclass
+class FloodLimiter:
+    """Token bucket per user: `burst` commands at once, then `per_minute`."""
+
+    burst: int
+    per_minute: int
+
+    def __post_init__(self) -> None:
+        self._buckets: dict[UserId, tuple[float, float, bool]] = {}
+
+    def allow(self, user: UserId, now: float) -> bool | None:
+        """True: go ahead. False: over the limit, warn once. None: over, stay silent."""
+        tokens, last, warned = self._buckets.get(user, (float(self.burst), now, False))
+        tokens = min(self.burst, tokens + (now - last) * self.per_minute / 60)
+        if tokens >= 1:
+            self._buckets[user] = (tokens - 1, now, False)
+            return True
+        self._buckets[user] = (tokens, now, True)
+        return None if warned else False
+
+
+class Dispatcher:
+    def __init__(
+        self, services: Services, table: CommandTable, flood: FloodLimiter | None = None
+    ) -> None:
+        self.services = services
+        self.table = table
+        self.flood = flood
+
+    def is_command(self, body: str) -> bool:
+        return _COMMAND.match(body.strip()) is not None
+
+    async def handle(
+        self, msg: Incoming, transport: Transport, *, record: bool = False
+    ) -> list[Reply]:
+        """Handle one message; send and return the replies. Never raises."""
+        started = time.perf_counter()
+        replies = await self._run(msg, transport, record)
+        for reply in replies:
+            await transport.send(msg.room_id, reply, to=msg)
+        if replies:
+            self.services.metrics.latency.observe(time.perf_counter() - started)
+        return replies
+
+    async def skip(self, msg: Incoming) -> None:
+        """Mark a message as handled without answering (too old after downtime)."""
+        await self._record(msg.event_id)
+
+    async def handle_reaction(self, reaction: Reaction) -> None:
+        await self._run_hooks(self.table.reaction_hooks, reaction)
+
+    async def handle_redaction(self, redaction: Redaction) -> None:
+        await self._run_hooks(self.table.redaction_hooks, redaction)
+
+    async def _run_hooks(self, hooks: list[Any], event: Reaction | Redaction) -> None:
+        try:
+            async with self.services.db.session() as session:
+                for hook in hooks:
+                    await hook(self.services, session, event)
+                session.add(HandledEvent(event_id=event.event_id))
+        except Exception:
+            self.services.metrics.errors.inc()
+            log.exception("hooks failed on event %s", event.event_id)
+
+    async def notify_undecryptable(self, msg: Incoming, transport: Transport) -> None:
+        lang = await self._language(msg, "")
+        await transport.send(msg.room_id, self._text("error.encrypted", lang), to=msg)
+
+    async def _run(self, msg: Incoming, transport: Transport, record: bool) -> list[Reply]:
+        parsed = self._parse(msg)
+        if parsed is None:
+            if msg.reply_to and self.table.reply_hooks:
+                return await self._reply_hooks(msg, transport, record)
+            if record:
+                await self._record(msg.event_id)
+            return []
+        name, rest = parsed
+        if self.flood is not None:
+            verdict = self.flood.allow(msg.sender, time.monotonic())
+            if verdict is not True:
+                if record:
+                    await self._record(msg.event_id)
+                lang = await self._language(msg, name)
+                return [] if verdict is None else [self._text("error.flood", lang)]
+        resolved = self.table.resolve(name, rest)
+        lang = await self._language(msg, name)
+        if resolved is None:
+            if record:
+                await self._record(msg.event_id)
+            return [self._unknown(name, lang)]
+        command, args_text = resolved
+        self.services.metrics.commands.labels(command=command.name).inc()
+        role = await self._role(msg.sender, transport)
+        if role < command.role:
+            if record:
+                await self._record(msg.event_id)
+            return [self._text("error.coordinator_only", lang)]
+        return await self._call(command, args_text, msg, transport, lang, role, record)
+
+    async def _call(
+        self,
+        command: Command,
+        args_text: str,
+        msg: Incoming,
+        transport: Transport,
+        lang: Lang,
+        role: Role,
+        record: bool,
+    ) -> list[Reply]:
+        try:
+            async with self.services.db.session() as session:
+                ctx = Context(self.services, msg, session, lang, role, transport, self.table)
+                await command.handler(ctx, **command.parse(args_text))
+                if record:
+                    session.add(HandledEvent(event_id=msg.event_id))
+            return ctx.replies
+        except UserError as exc:
+            reply = Reply(exc.text)
+        except UsageError as exc:
+            usage = self._text("error.usage", lang, usage=command.usage(lang)).text
+            reply = Reply(f"{exc.detail}\n{usage}" if exc.detail else usage)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            self.services.metrics.errors.inc()
+            log.exception("handler %s failed on event %s (ref %s)", command.name, msg.event_id, ref)
+            reply = self._text("error.internal", lang, ref=ref)
+        if record:
+            await self._record(msg.event_id)
+        return [reply]
+
+    def _parse(self, msg: Incoming) -> tuple[str, str] | None:
+        body = msg.body.strip()
+        match = _COMMAND.match(body)
+        if match:
+            return match.group(1), match.group(2)
+        if msg.direct and body and self.table.family(QUESTION_COMMAND):
+            return QUESTION_COMMAND, body
+        return None
+
+    async def _role(self, user: UserId, transport: Transport) -> Role:
+        if user in self.services.settings.coordinators:
+            return Role.COORDINATOR
+        power = await transport.announcement_power(user)
+        return Role.COORDINATOR if power >= 50 else Role.MEMBER
+
+    async def _language(self, msg: Incoming, name: str) -> Lang:
+        """English questions get English; else the stored choice; else the alias used."""
+        if name == QUESTION_COMMAND and detect_language(msg.body) == "en":
+            return "en"
+        async with self.services.db.sessions() as session:
+            stored = await stored_language(session, msg.sender)
+        if stored:
+            return stored
+        english_alias = any(
+            len(c.names) > 1 and c.names[1] == name.lower() for c in self.table.family(name)
+        )
+        return "en" if english_alias else self.services.settings.language
+
+    def _unknown(self, name: str, lang: Lang) -> Reply:
+        best = process.extractOne(name.lower(), self.table.names(), score_cutoff=70)
+        if best:
+            return self._text("error.unknown_suggest", lang, name=name, suggestion=best[0])
+        return self._text("error.unknown", lang, name=name)
+
+    def _text(self, key: str, lang: Lang, **values: str) -> Reply:
+        return Reply(self.services.texts.get(key, lang, **values))
+
+    async def _reply_hooks(self, msg: Incoming, transport: Transport, record: bool) -> list[Reply]:
+        lang = await self._language(msg, "")
+        try:
+            async with self.services.db.session() as session:
+                ctx = Context(self.services, msg, session, lang, Role.MEMBER, transport, self.table)
+                for hook in self.table.reply_hooks:
+                    if await hook(ctx):
+                        break
+                if record:
+                    session.add(HandledEvent(event_id=msg.event_id))
+            return ctx.replies
+        except UserError as exc:
+            if record:
+                await self._record(msg.event_id)
+            return [Reply(exc.text)]
+        except Exception:
+            self.services.metrics.errors.inc()
+            log.exception("reply hooks failed on event %s", msg.event_id)
+            return []
+
+    async def _record(self, event_id: str) -> None:
+        async with self.services.db.session() as session:
+            await session.merge(HandledEvent(event_id=event_id))
+
+
+async def stored_language(session: AsyncSession, user: UserId) -> Lang | None:
+    lang = await session.scalar(select(UserPrefs.language).where(UserPrefs.user_id == user))
+    return lang  # type: ignore[return-value]

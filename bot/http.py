@@ -1,0 +1,51 @@
+"""Health, metrics and calendar over aiohttp (BOT_HTTP_HOST:BOT_HTTP_PORT)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.context import Services
+
+STALE_AFTER = 120.0  # seconds without a finished sync (the long poll is 30 s)
+
+Route = tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
+
+
+def build_app(
+    services: Services, last_sync: Callable[[], float], routes: list[Route]
+) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        synced = last_sync()
+        age = time.monotonic() - synced if synced else None
+        sync_ok = age is not None and age < STALE_AFTER
+        db_ok = await services.db.ping()
+        body = {
+            "status": "ok" if sync_ok and db_ok else "unhealthy",
+            "sync": "ok" if sync_ok else ("starting" if age is None else "stale"),
+            "sync_age_seconds": None if age is None else round(age, 1),
+            "database": "ok" if db_ok else "down",
+        }
+        return web.json_response(body, status=200 if sync_ok and db_ok else 503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(
+            body=services.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    for path, handler in routes:
+        app.router.add_get(path, handler)
+    return app
+
+
+async def start_http(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

@@ -1,0 +1,488 @@
+"""The Matrix adapter: login, the sync loop, invites, and one send queue per room."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MegolmEvent,
+    ReactionEvent,
+    RedactionEvent,
+    RoomMessagesError,
+    RoomMessageText,
+    RoomResolveAliasResponse,
+    RoomSendError,
+    SyncError,
+    SyncResponse,
+    UploadResponse,
+    WhoamiResponse,
+)
+from nio.exceptions import LocalProtocolError
+from sqlalchemy import select
+
+from bot.context import Services
+from bot.dispatcher import Dispatcher
+from bot.types import EventId, Incoming, Reaction, Redaction, Reply, RoomId, UserId
+from storage.models import DirectRoom, HandledEvent
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT_MS = 30_000
+SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}}}
+_FALLBACK_QUOTE = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one clear line for the operator."""
+
+
+def allowed_inviter(user_id: str, allowlist: Iterable[str]) -> bool:
+    for entry in allowlist:
+        if entry.startswith(":") and user_id.endswith(entry):
+            return True
+        if entry == user_id:
+            return True
+    return False
+
+
+def message_content(reply: Reply, to: Incoming | None) -> dict[str, Any]:
+    """An m.notice with escaped HTML, as a rich reply (inside the thread if there is one)."""
+    html = reply.html or escape(reply.text).replace("\n", "<br>")
+    mentions = list(reply.mentions)
+    content: dict[str, Any] = {
+        "msgtype": "m.notice",
+        "body": reply.text,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+    }
+    if to is not None:
+        mentions.append(to.sender)
+        in_reply_to = {"event_id": to.event_id}
+        if to.thread_root:
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": to.thread_root,
+                "is_falling_back": False,
+                "m.in_reply_to": in_reply_to,
+            }
+        else:
+            content["m.relates_to"] = {"m.in_reply_to": in_reply_to}
+    content["m.mentions"] = {"user_ids": sorted(set(mentions))}
+    return content
+
+
+class MatrixTransport:
+    """Sends through one lock per room, so posts keep their order and wait out rate limits."""
+
+    def __init__(self, client: AsyncClient, announcement_rooms: list[RoomId]) -> None:
+        self.client = client
+        self.announcement_rooms = announcement_rooms
+        self._locks: dict[RoomId, asyncio.Lock] = {}
+
+    async def send(
+        self,
+        room_id: RoomId,
+        reply: Reply,
+        *,
+        to: Incoming | None = None,
+        txn_id: str | None = None,
+    ) -> EventId | None:
+        async with self._locks.setdefault(room_id, asyncio.Lock()):
+            if reply.attachment is not None:
+                file_content = await self._upload(room_id, reply)
+                if file_content is None:
+                    return None
+                await self._send(room_id, "m.room.message", file_content, txn_id and txn_id + "-f")
+            return await self._send(room_id, "m.room.message", message_content(reply, to), txn_id)
+
+    async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        async with self._locks.setdefault(room_id, asyncio.Lock()):
+            await self._send(room_id, "m.reaction", content, f"react-{event_id}-{key}")
+
+    async def announcement_power(self, user_id: UserId) -> int:
+        levels = [
+            room.power_levels.get_user_level(user_id)
+            for room_id in self.announcement_rooms
+            if (room := self.client.rooms.get(room_id)) is not None
+        ]
+        return max(levels, default=0)
+
+    async def _send(
+        self, room_id: RoomId, kind: str, content: dict[str, Any], txn_id: str | None
+    ) -> EventId | None:
+        for attempt in range(8):
+            try:
+                resp = await self.client.room_send(
+                    room_id, kind, content, tx_id=txn_id, ignore_unverified_devices=True
+                )
+            except (OSError, TimeoutError, LocalProtocolError) as exc:
+                log.warning("send to %s failed (%s), attempt %d", room_id, exc, attempt + 1)
+                await asyncio.sleep(min(2**attempt, 30))
+                continue
+            if isinstance(resp, RoomSendError):
+                if resp.status_code == "M_LIMIT_EXCEEDED":
+                    wait = (resp.retry_after_ms or 1000) / 1000
+                    log.info("rate limited in %s, waiting %.1fs", room_id, wait)
+                    await asyncio.sleep(wait)
+                    continue
+                log.error("send to %s refused: %s %s", room_id, resp.status_code, resp.message)
+                return None
+            return EventId(resp.event_id)
+        log.error("send to %s gave up after retries", room_id)
+        return None
+
+    async def _upload(self, room_id: RoomId, reply: Reply) -> dict[str, Any] | None:
+        assert reply.attachment is not None
+        file = reply.attachment
+        room = self.client.rooms.get(room_id)
+        encrypted = bool(room and room.encrypted and self.client.olm)
+        resp, keys = await self.client.upload(
+            lambda *_: file.data,
+            content_type=file.mimetype,
+            filename=file.filename,
+            encrypt=encrypted,
+            filesize=len(file.data),
+        )
+        if not isinstance(resp, UploadResponse):
+            log.error("upload of %s failed: %s", file.filename, resp)
+            return None
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": file.filename,
+            "filename": file.filename,
+            "info": {"mimetype": file.mimetype, "size": len(file.data)},
+        }
+        if encrypted and keys:
+            content["file"] = {"url": resp.content_uri, **keys}
+        else:
+            content["url"] = resp.content_uri
+        return content
+
+
+class MatrixBot:
+    """Owns the nio client; turns sync batches into dispatcher calls, exactly once."""
+
+    def __init__(self, services: Services, dispatcher: Dispatcher) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.dispatcher = dispatcher
+        store = self.settings.store_path
+        config = AsyncClientConfig(
+            encryption_enabled=self.settings.e2ee,
+            store_sync_tokens=False,
+            max_limit_exceeded=0,
+            max_timeouts=0,
+            request_timeout=SYNC_TIMEOUT_MS / 1000 + 30,
+        )
+        assert self.settings.homeserver and self.settings.user_id
+        self.user_id = UserId(self.settings.user_id)
+        self.client = AsyncClient(
+            self.settings.homeserver, self.user_id, store_path=str(store), config=config
+        )
+        self.transport = MatrixTransport(self.client, [])
+        self.last_sync = 0.0  # monotonic time of the last completed sync
+        self._warned_undecryptable: set[tuple[RoomId, UserId]] = set()
+        self._direct_rooms: set[RoomId] = set()
+
+    # -- start-up -----------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Reuse the stored device and token; log in with the password only when needed."""
+        db, settings = self.services.db, self.settings
+        if settings.e2ee:
+            settings.store_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(settings.store_path, 0o700)
+        if settings.access_token:
+            token = settings.access_token.get_secret_value()
+            self.client.access_token = token
+            who = await self.client.whoami()
+            if not isinstance(who, WhoamiResponse):
+                raise StartupError(f"BOT_ACCESS_TOKEN: the homeserver refused it ({who.message})")
+            self.client.restore_login(who.user_id, who.device_id or "", token)
+            return
+        device, token = await db.get_state("device_id"), await db.get_state("access_token")
+        if device and token and self._store_usable(device):
+            self.client.restore_login(self.user_id, device, token)
+            who = await self.client.whoami()
+            if isinstance(who, WhoamiResponse):
+                log.info("reusing device %s", device)
+                return
+            log.warning("stored access token no longer valid; logging in again")
+        elif device:
+            log.warning("crypto store for device %s is missing; logging in as a new device", device)
+        await self._password_login()
+
+    def _store_usable(self, device: str) -> bool:
+        if not self.settings.e2ee:
+            return True
+        return (self.settings.store_path / f"{self.user_id}_{device}.db").is_file()
+
+    async def _password_login(self) -> None:
+        if not self.settings.password:
+            raise StartupError(
+                "BOT_PASSWORD: needed to log in (no usable stored device for this crypto store)"
+            )
+        self.client.device_id = None  # type: ignore[assignment]
+        resp = await self.client.login(
+            self.settings.password.get_secret_value(), device_name="initiative-bot"
+        )
+        if not isinstance(resp, LoginResponse):
+            raise StartupError(f"BOT_PASSWORD: login as {self.user_id} failed ({resp.message})")
+        await self.services.db.set_state("device_id", resp.device_id)
+        await self.services.db.set_state("access_token", resp.access_token)
+        await self.services.db.set_state("sync_token", "")
+        log.info("logged in as %s with new device %s", self.user_id, resp.device_id)
+
+    async def join_announcement_rooms(self) -> None:
+        resolved: list[RoomId] = []
+        for room in self.settings.announcement_rooms:
+            room_id = room
+            if room.startswith("#"):
+                resp = await self.client.room_resolve_alias(room)
+                if not isinstance(resp, RoomResolveAliasResponse):
+                    log.error("announcement room %s not found: %s", room, resp)
+                    continue
+                room_id = resp.room_id
+            if room_id not in self.client.rooms:
+                joined = await self.client.join(room_id)
+                if isinstance(joined, JoinError):
+                    log.error("cannot join announcement room %s: %s", room, joined.message)
+                    continue
+            resolved.append(RoomId(room_id))
+        self.transport.announcement_rooms[:] = resolved
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.login()
+        async with self.services.db.sessions() as session:
+            self._direct_rooms = set(await session.scalars(select(DirectRoom.room_id)))
+        since = await self.services.db.get_state("sync_token") or None
+        first = since is None
+        backoff = 1.0
+        full_state = True
+        while not stop.is_set():
+            sync = asyncio.ensure_future(
+                self.client.sync(
+                    timeout=0 if full_state else SYNC_TIMEOUT_MS,
+                    sync_filter=SYNC_FILTER,
+                    since=since,
+                    full_state=full_state,
+                )
+            )
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if stop.is_set():
+                sync.cancel()
+                break
+            try:
+                resp = sync.result()
+            except (OSError, TimeoutError) as exc:
+                resp = SyncError(str(exc))
+            if not isinstance(resp, SyncResponse):
+                log.warning("sync failed (%s); retrying in %.0fs", resp.message, backoff)
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            backoff = 1.0
+            if full_state:
+                await self.join_announcement_rooms()
+                full_state = False
+            await self._handle_batch(resp, answer=not first)
+            first = False
+            since = resp.next_batch
+            await self.services.db.set_states(sync_token=since, last_sync_at=str(time.time()))
+            self.last_sync = time.monotonic()
+            self.services.metrics.last_sync.set(time.time())
+            await self._maintain_keys()
+
+    async def _maintain_keys(self) -> None:
+        if not self.client.olm:
+            return
+        await self.client.send_to_device_messages()
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        if self.client.should_claim_keys:
+            await self.client.keys_claim(self.client.get_users_for_key_claiming())
+
+    async def _handle_batch(self, resp: SyncResponse, *, answer: bool) -> None:
+        for room_id, info in resp.rooms.invite.items():
+            await self._on_invite(RoomId(room_id), info.invite_state)
+        tasks = []
+        for room_id, info in resp.rooms.join.items():
+            events = list(info.timeline.events)
+            if info.timeline.limited and answer and info.timeline.prev_batch:
+                events = await self._backfill(room_id, info.timeline.prev_batch) + events
+            if answer and events:
+                tasks.append(self._handle_room(RoomId(room_id), events))
+        await asyncio.gather(*tasks)
+
+    async def _backfill(self, room_id: str, prev_batch: str) -> list[Any]:
+        """Events a limited timeline left out, back to what we already handled (max 10 pages)."""
+        last_sync = float(await self.services.db.get_state("last_sync_at") or 0)
+        older: list[Any] = []
+        token = prev_batch
+        for _ in range(10):
+            resp = await self.client.room_messages(room_id, start=token, limit=100)
+            if isinstance(resp, RoomMessagesError) or not resp.chunk:
+                break
+            older.extend(resp.chunk)
+            if resp.chunk[-1].server_timestamp / 1000 < last_sync or not resp.end:
+                break
+            token = resp.end
+        return list(reversed(older))
+
+    async def _handle_room(self, room_id: RoomId, events: list[Any]) -> None:
+        for event in events:
+            if event.sender == self.user_id:
+                continue
+            try:
+                await self._handle_event(room_id, event)
+            except Exception:
+                log.exception("event %s in %s could not be handled", event.event_id, room_id)
+            self.services.metrics.events.labels(kind=type(event).__name__).inc()
+
+    async def _handle_event(self, room_id: RoomId, event: Any) -> None:
+        if await self._handled(event.event_id):
+            return
+        if isinstance(event, RoomMessageText):
+            await self._on_text(room_id, event)
+        elif isinstance(event, MegolmEvent):
+            await self._on_undecryptable(room_id, event)
+        elif isinstance(event, ReactionEvent):
+            await self.dispatcher.handle_reaction(
+                Reaction(
+                    room_id,
+                    UserId(event.sender),
+                    EventId(event.event_id),
+                    EventId(event.reacts_to),
+                    event.key,
+                    _sent_at(event),
+                )
+            )
+        elif isinstance(event, RedactionEvent):
+            await self.dispatcher.handle_redaction(
+                Redaction(room_id, UserId(event.sender), EventId(event.event_id), event.redacts)
+            )
+
+    async def _handled(self, event_id: str) -> bool:
+        async with self.services.db.sessions() as session:
+            return await session.get(HandledEvent, event_id) is not None
+
+    async def _on_text(self, room_id: RoomId, event: RoomMessageText) -> None:
+        body, mentioned = self._strip_mention(event)
+        relates = event.source.get("content", {}).get("m.relates_to", {}) or {}
+        thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+        reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
+        sent_at = _sent_at(event)
+        msg = Incoming(
+            room_id=room_id,
+            sender=UserId(event.sender),
+            event_id=EventId(event.event_id),
+            body=body,
+            sent_at=sent_at,
+            direct=mentioned or self._is_direct(room_id),
+            thread_root=thread_root,
+            reply_to=reply_to,
+        )
+        if self.services.clock() - sent_at > self.settings.catchup_max_age:
+            await self.dispatcher.skip(msg)  # too old to answer after downtime
+            return
+        await self.dispatcher.handle(msg, self.transport, record=True)
+
+    def _strip_mention(self, event: RoomMessageText) -> tuple[str, bool]:
+        body = _FALLBACK_QUOTE.sub("", event.body, count=1).strip()
+        content = event.source.get("content", {})
+        mentioned = self.user_id in (content.get("m.mentions") or {}).get("user_ids", [])
+        localpart = self.user_id[1:].split(":", 1)[0]
+        names = {re.escape(self.user_id), re.escape(localpart)}
+        room = self.client.rooms.get(event.source.get("room_id", ""))
+        if room is not None and (display := room.user_name(self.user_id)):
+            names.add(re.escape(display))
+        prefix = re.compile(
+            rf"^@?(?:{'|'.join(sorted(names, key=len, reverse=True))})[:,]?\s*", re.I
+        )
+        stripped = prefix.sub("", body, count=1)
+        return stripped, mentioned or stripped != body
+
+    def _is_direct(self, room_id: RoomId) -> bool:
+        if room_id in self._direct_rooms:
+            return True
+        room = self.client.rooms.get(room_id)
+        return (
+            room is not None
+            and room.member_count == 2
+            and room_id not in (self.transport.announcement_rooms)
+        )
+
+    async def _on_undecryptable(self, room_id: RoomId, event: MegolmEvent) -> None:
+        if self.client.olm:
+            try:
+                await self.client.request_room_key(event)
+            except LocalProtocolError:
+                pass  # already requested
+        key = (room_id, UserId(event.sender))
+        if key in self._warned_undecryptable:
+            return
+        self._warned_undecryptable.add(key)
+        msg = Incoming(
+            room_id, UserId(event.sender), EventId(event.event_id), "", self.services.clock()
+        )
+        await self.dispatcher.notify_undecryptable(msg, self.transport)
+
+    async def _on_invite(self, room_id: RoomId, state: list[Any]) -> None:
+        invite = next(
+            (
+                e
+                for e in state
+                if isinstance(e, InviteMemberEvent)
+                and e.state_key == self.user_id
+                and e.membership == "invite"
+            ),
+            None,
+        )
+        inviter = invite.sender if invite else ""
+        if not allowed_inviter(inviter, self.settings.invite_allowlist):
+            log.info("rejecting invite to %s from %s (not in allowlist)", room_id, inviter)
+            await self.client.room_leave(room_id)
+            return
+        resp = await self.client.join(room_id)
+        if isinstance(resp, JoinError):
+            log.error("joining %s failed: %s", room_id, resp.message)
+            return
+        log.info("joined %s on invite from %s", room_id, inviter)
+        if invite and invite.content.get("is_direct"):
+            self._direct_rooms.add(room_id)
+            async with self.services.db.session() as session:
+                await session.merge(DirectRoom(room_id=room_id, user_id=inviter))
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _sent_at(event: Any) -> datetime:
+    return datetime.fromtimestamp(event.server_timestamp / 1000, UTC)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,76 @@
+"""The terminal adapter: the same dispatcher and handlers, no homeserver needed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TextIO
+
+from bot.dispatcher import Dispatcher
+from bot.types import EventId, Incoming, Reply, RoomId, UserId
+
+SHELL_ROOM = RoomId("!shell")
+
+
+class ShellTransport:
+    def __init__(self, coordinator: bool) -> None:
+        self.coordinator = coordinator
+        self.sent: list[tuple[RoomId, Reply]] = []
+
+    async def send(
+        self,
+        room_id: RoomId,
+        reply: Reply,
+        *,
+        to: Incoming | None = None,
+        txn_id: str | None = None,
+    ) -> EventId | None:
+        self.sent.append((room_id, reply))
+        return EventId(f"$shell-out-{len(self.sent)}")
+
+    async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
+        return None
+
+    async def announcement_power(self, user_id: UserId) -> int:
+        return 100 if self.coordinator else 0
+
+
+async def run_shell(
+    dispatcher: Dispatcher,
+    user: UserId,
+    *,
+    coordinator: bool,
+    as_json: bool,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> None:
+    transport = ShellTransport(coordinator)
+    loop = asyncio.get_running_loop()
+    interactive = not as_json and stdin.isatty()
+    if interactive:
+        stdout.write("initiative-bot – !hilfe zeigt die Befehle, Strg-D beendet.\n")
+    for number in range(1, 10**9):
+        if interactive:
+            stdout.write("> ")
+            stdout.flush()
+        line = await loop.run_in_executor(None, stdin.readline)
+        if not line:
+            break
+        text = line.rstrip("\r\n")
+        msg = Incoming(
+            room_id=SHELL_ROOM,
+            sender=user,
+            event_id=EventId(f"$shell-{number}"),
+            body=text,
+            sent_at=dispatcher.services.clock(),
+            direct=True,
+        )
+        replies = await dispatcher.handle(msg, transport) if text.strip() else []
+        if as_json:
+            bodies = [r.text for r in replies]
+            stdout.write(json.dumps({"input": text, "replies": bodies}, ensure_ascii=False) + "\n")
+        else:
+            for reply in replies:
+                stdout.write(reply.text + "\n\n")
+        stdout.flush()

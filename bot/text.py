@@ -1,0 +1,299 @@
+"""German-robust text analysis: folding, tokens, stemming, compound splitting and synonyms.
+
+One `Analyzer` is built at start-up and shared by everything that matches text against text
+(offerings Q&A, initiatives by topic). It folds umlauts, splits German compounds against a
+vocabulary, stems with the German or English Snowball stemmer and maps synonym groups to one
+canonical term, so that "H2", "Wasserstoff" and "hydrogen" become the same term.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Literal
+
+import snowballstemmer
+import yaml
+
+Lang = Literal["de", "en", "de-simple"]
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_FUGEN = ("s", "es", "n", "en", "e", "er")
+_MIN_PART = 4
+_MIN_COMPOUND = 8
+_MAX_CACHE = 50_000
+
+_Unit = tuple[str, str, str]  # a word, its German stem, its English stem
+_Pick = Callable[[_Unit], tuple[str, ...]]
+
+GERMAN_STOPWORDS = frozenset(
+    """
+    aber alle allem allen aller alles als also am an andere anderen anderes auch auf aus bei
+    beim bin bis bist bitte da dabei dafuer damit dann darf darueber das dass davon dazu dein
+    deine dem den denn der des dich die dies diese diesem diesen dieser dieses dir doch dort du
+    durch ein eine einem einen einer eines einfach eigentlich er erklaer erklaere erklaeren
+    erklaert erzaehl erzaehle erzaehlen es etwas euch euer eure fuer ganz gar geben gern gerne
+    gib gibt gibts ging genau hab habe haben hallo hat hatte hatten heisst her hey hi hier hin
+    ich ihm ihn ihnen ihr ihre im in info infos information informationen ins irgendwas ist ja
+    jede jedem jeden jeder jedes jemand jetzt kann kannst kein keine koennen koennt koennte
+    konnte kurz lang leute mach mache machen macht machte machten mal man manche mehr mein
+    meine mich mir mit moechte moechten muss nach nein nicht nichts noch nun nur ob oder ohne
+    okay ok sag sage sagen schon sehr sein seine sich sie sind so soll sollen sollte sondern
+    sonst ueber um und uns unser unsere unter viel viele vom von vor war waere waren warum was
+    weiss weil welche welchem welchen welcher welches wem wen wenn wer werde werden wie wieder
+    will wir wird wissen wo woher wohin wollen wuerde wuerden zu zum zur
+    """.split()
+)
+ENGLISH_STOPWORDS = frozenset(
+    """
+    a about all also am an and any are as at be been but by can could did do does for from
+    get give got had has have hello hey hi how i if in into is it its just know let me more
+    much my need no not of on or our please say show so some tell than thanks thank that the
+    their them then there these they this those to us want was we were what when where which
+    who whom why will with would yes you your explain
+    """.split()
+)
+STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS
+
+# Function words that tell the two languages apart (words common to both are left out).
+_GERMAN_CUES = frozenset(
+    """
+    der die das ist sind wie was wo wann wer welche welcher ich du wir und mit fuer ueber gibt
+    es ein eine einen nicht kann koennen man den dem des zu zum zur auf von bei auch noch mein
+    meine ihr bitte gibts macht sie habe hat
+    """.split()
+)
+_ENGLISH_CUES = frozenset(
+    """
+    the is are how what where when who which why do does can i you my your of for and with
+    about there any this that to it be have has please tell me
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase, fold German umlauts and ß to their two-letter forms, strip other accents."""
+    text = text.lower().translate(_UMLAUTS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def detect_language(text: str) -> Literal["de", "en"]:
+    """Guess the language of a short chat line from its function words; German on a tie."""
+    words = _TOKEN.findall(fold(text).replace("-", " "))
+    english = sum(word in _ENGLISH_CUES for word in words)
+    german = sum(word in _GERMAN_CUES for word in words)
+    return "en" if english > german else "de"
+
+
+def load_synonyms(path: Path) -> list[list[str]]:
+    """Read a YAML list of synonym groups; raise ValueError naming the file and the group."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: cannot read synonyms: {error}") from error
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of synonym groups")
+    groups: list[list[str]] = []
+    seen: dict[str, int] = {}
+    for number, group in enumerate(data, start=1):
+        if not isinstance(group, list) or len(group) < 2:
+            raise ValueError(f"{path}: group {number}: expected a list of at least two words")
+        words: list[str] = []
+        for word in group:
+            if not isinstance(word, str | int | float) or not str(word).strip():
+                raise ValueError(f"{path}: group {number}: {word!r} is not a word or phrase")
+            key = fold(str(word).strip())
+            if key in seen:
+                raise ValueError(
+                    f"{path}: group {number}: {str(word)!r} is already in group {seen[key]}"
+                )
+            seen[key] = number
+            words.append(str(word).strip())
+        groups.append(words)
+    return groups
+
+
+def _words(text: str) -> list[str]:
+    """Folded words of a text, hyphenated words taken apart."""
+    return [word for token in _TOKEN.findall(fold(text)) for word in token.split("-")]
+
+
+class Analyzer:
+    """Turns text into normalised terms. Built once, shared; its behaviour never changes."""
+
+    def __init__(self, synonyms: list[list[str]], vocabulary: Iterable[str] = ()) -> None:
+        self._german = snowballstemmer.stemmer("german")
+        self._english = snowballstemmer.stemmer("english")
+        self._stems: dict[str, _Unit] = {}
+        self._splits: dict[str, tuple[str, ...]] = {}
+        self._parts: set[str] = set()
+        self._part_stems: set[str] = set()
+        self._known: set[str] = set()
+        # first form of a phrase -> [(forms per position, canonical term)]
+        self._phrases: dict[str, list[tuple[tuple[frozenset[str], ...], str]]] = {}
+        self._single: dict[str, str] = {}
+        for text in vocabulary:
+            self._learn(text)
+        for group in synonyms:
+            for phrase in group:
+                self._learn(phrase)
+        for group in synonyms:
+            self._add_group(group)
+
+    def _learn(self, text: str) -> None:
+        for word in _words(text):
+            if word in STOPWORDS:
+                continue
+            raw, german, english = self._forms(word)
+            self._known.update((german, english))
+            if len(word) >= _MIN_PART:
+                self._parts.add(raw)
+                self._part_stems.add(german)
+
+    def _add_group(self, group: list[str]) -> None:
+        patterns = []
+        for phrase in group:
+            units = [self._forms(word) for word in _words(phrase) if word not in STOPWORDS]
+            if units:
+                patterns.append(tuple(self._variants(unit) for unit in units))
+        if not patterns:
+            return
+        canonical = "_".join(self._forms(word)[1] for word in _words(group[0]))
+        for pattern in patterns:
+            for form in pattern[0]:
+                self._phrases.setdefault(form, []).append((pattern, canonical))
+            if len(pattern) == 1:
+                for form in pattern[0]:
+                    self._single.setdefault(form, canonical)
+        self._known.add(canonical)
+
+    def _forms(self, word: str) -> _Unit:
+        """The word, its German stem and its English stem (cached)."""
+        forms = self._stems.get(word)
+        if forms is None:
+            forms = (word, self._german.stemWord(word), self._english.stemWord(word))
+            if len(self._stems) < _MAX_CACHE:
+                self._stems[word] = forms
+        return forms
+
+    @staticmethod
+    def _variants(unit: _Unit) -> frozenset[str]:
+        raw = unit[0]
+        plural = {raw[:-1]} if raw.endswith("s") and len(raw) > 4 else set()
+        return frozenset({*unit, *plural})
+
+    def synonym_forms(self) -> Mapping[str, str]:
+        """Every single-word synonym form (folded, stemmed) and its canonical term."""
+        return self._single
+
+    def is_synonym(self, word: str) -> bool:
+        return any(form in self._single for form in self._variants(self._forms(word)))
+
+    def _is_part(self, part: str, final: bool) -> bool:
+        if part in STOPWORDS or len(part) < _MIN_PART:
+            return False
+        return part in self._parts or (final and self._forms(part)[1] in self._part_stems)
+
+    def _split(self, word: str) -> tuple[str, ...]:
+        """Split a compound into known parts (fewest parts wins); the word itself if none."""
+        cached = self._splits.get(word)
+        if cached is not None:
+            return cached
+        result: tuple[str, ...] = (word,)
+        if len(word) >= _MIN_COMPOUND and not self.is_synonym(word):
+            best = self._best_split(word)
+            if best is not None and len(best) > 1:
+                result = best
+        if len(self._splits) < _MAX_CACHE:
+            self._splits[word] = result
+        return result
+
+    def _best_split(self, word: str) -> tuple[str, ...] | None:
+        # best[i]: the shortest split of word[i:], or None when there is none
+        size = len(word)
+        best: list[tuple[str, ...] | None] = [None] * (size + 1)
+        best[size] = ()
+        for start in range(size - _MIN_PART, -1, -1):
+            for end in range(start + _MIN_PART, size + 1):
+                rest = best[end]
+                if rest is None:
+                    continue
+                candidate = self._part_at(word[start:end], final=end == size)
+                if candidate is not None and (
+                    best[start] is None or len(rest) + 1 < len(best[start] or ())
+                ):
+                    best[start] = (candidate, *rest)
+        return best[0]
+
+    def _part_at(self, piece: str, final: bool) -> str | None:
+        """The vocabulary part a piece stands for, allowing a linking element (Fugen-s...)."""
+        if self._is_part(piece, final):
+            return piece
+        if not final:
+            for linker in _FUGEN:
+                if piece.endswith(linker) and self._is_part(piece[: -len(linker)], final):
+                    return piece[: -len(linker)]
+        return None
+
+    def _units(self, text: str) -> list[_Unit]:
+        units = []
+        for token in _TOKEN.findall(fold(text)):
+            if "-" in token:
+                joined = token.replace("-", "")
+                parts = self._split(joined)
+                if len(parts) == 1 and joined not in self._parts:
+                    parts = tuple(p for piece in token.split("-") for p in self._split(piece))
+            else:
+                parts = self._split(token)
+            for part in parts:
+                if part in STOPWORDS or (len(part) == 1 and not part.isdigit()):
+                    continue
+                units.append(self._forms(part))
+        return units
+
+    def _map(self, units: list[_Unit], pick: _Pick) -> list[str]:
+        terms: list[str] = []
+        position = 0
+        while position < len(units):
+            length, canonical = 0, ""
+            for form in self._variants(units[position]):
+                for pattern, term in self._phrases.get(form, ()):
+                    end = position + len(pattern)
+                    if len(pattern) > length and end <= len(units):
+                        if all(
+                            self._variants(units[position + offset]) & pattern[offset]
+                            for offset in range(1, len(pattern))
+                        ):
+                            length, canonical = len(pattern), term
+            if length:
+                terms.append(canonical)
+                position += length
+            else:
+                terms.extend(pick(units[position]))
+                position += 1
+        return terms
+
+    def terms(self, text: str, lang: Lang | None = None) -> list[str]:
+        """Query terms: one term per word, stemmed for the (detected) language of the text."""
+        english = (lang or detect_language(text)) == "en"
+
+        def pick(unit: _Unit) -> tuple[str, ...]:
+            primary, other = (unit[2], unit[1]) if english else (unit[1], unit[2])
+            if primary not in self._known and other in self._known:
+                return (other,)
+            return (primary,)
+
+        return self._map(self._units(text), pick)
+
+    def index_terms(self, text: str) -> list[str]:
+        """Terms for indexing: both the German and the English stem of every word, so that
+        a query matches whichever language it is stemmed in."""
+
+        def pick(unit: _Unit) -> tuple[str, ...]:
+            return (unit[1],) if unit[1] == unit[2] else (unit[1], unit[2])
+
+        return self._map(self._units(text), pick)

@@ -1,0 +1,101 @@
+"""Core value types shared by adapters, dispatcher and handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Literal, NewType, Protocol
+
+UserId = NewType("UserId", str)
+RoomId = NewType("RoomId", str)
+EventId = NewType("EventId", str)
+Lang = Literal["de", "en", "de-simple"]
+LANGS: tuple[Lang, ...] = ("de", "en", "de-simple")
+
+
+class Role(IntEnum):
+    MEMBER = 0
+    COORDINATOR = 1
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A text message addressed to the bot or containing a command."""
+
+    room_id: RoomId
+    sender: UserId
+    event_id: EventId
+    body: str
+    sent_at: datetime
+    direct: bool = False  # a direct conversation, or the bot was mentioned
+    thread_root: EventId | None = None
+    reply_to: EventId | None = None  # the event this message replies to
+
+
+@dataclass(frozen=True)
+class Reaction:
+    room_id: RoomId
+    sender: UserId
+    event_id: EventId
+    reacts_to: EventId
+    key: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Redaction:
+    room_id: RoomId
+    sender: UserId
+    event_id: EventId
+    redacts: EventId
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    mimetype: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    html: str | None = None
+    attachment: Attachment | None = None
+    mentions: tuple[UserId, ...] = field(default=())
+
+
+class Transport(Protocol):
+    """Where replies and posts go: Matrix or the terminal."""
+
+    async def send(
+        self,
+        room_id: RoomId,
+        reply: Reply,
+        *,
+        to: Incoming | None = None,
+        txn_id: str | None = None,
+    ) -> EventId | None: ...
+
+    async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None: ...
+
+    async def announcement_power(self, user_id: UserId) -> int:
+        """The user's highest power level in the announcement rooms."""
+        ...
+
+
+class UserError(Exception):
+    """A problem the user can fix; `text` is what they see."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class UsageError(Exception):
+    """Wrong arguments: the user sees `detail` (if any) and the command's usage line."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or "usage")
+        self.detail = detail

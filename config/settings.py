@@ -1,0 +1,189 @@
+"""Settings from `BOT_` environment variables and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Lang = Literal["de", "en", "de-simple"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_MXID = re.compile(r"^@[^:\s]+:[^\s]+$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `10m`, `1h`, `7d` → timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30s, 10m, 1h or 7d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+StrList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    homeserver: str | None = None
+    user_id: str | None = None
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    e2ee: bool = True
+    store_path: Path = Path("./data/store")
+    database_url: str = "sqlite+aiosqlite:///./data/bot.db"
+    coordinators: StrList = Field(default_factory=list)
+    announcement_rooms: StrList = Field(default_factory=list)
+    announce_before: Annotated[list[timedelta], NoDecode] = Field(
+        default_factory=lambda: [timedelta(days=7), timedelta(days=1), timedelta(hours=1)]
+    )
+    feedback_delay: timedelta = timedelta(0)
+    feedback_window: timedelta = timedelta(days=14)
+    feedback_retention: timedelta = timedelta(days=365)
+    catchup_max_age: timedelta = timedelta(minutes=10)
+    timezone: str = "Europe/Berlin"
+    language: Lang = "de"
+    invite_allowlist: StrList = Field(default_factory=list)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    intro_schedule: str = "0 9 * * mon"
+    flood_burst: int = Field(default=20, ge=1)
+    flood_per_minute: int = Field(default=30, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("coordinators", "announcement_rooms", "invite_allowlist", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("announce_before", mode="before")
+    @classmethod
+    def _offsets(cls, value: Any) -> Any:
+        items = _split_list(value)
+        return [parse_duration(v) if isinstance(v, str) else v for v in items]
+
+    @field_validator(
+        "feedback_delay",
+        "feedback_window",
+        "feedback_retention",
+        "catchup_max_age",
+        mode="before",
+    )
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("homeserver")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, value: str | None) -> str | None:
+        if value is not None and not _MXID.match(value):
+            raise ValueError(f"{value!r} is not a Matrix ID like @bot:example.org")
+        return value
+
+    @field_validator("coordinators")
+    @classmethod
+    def _coordinator_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not _MXID.match(v)]
+        if bad:
+            raise ValueError(f"not Matrix IDs: {', '.join(bad)}")
+        return value
+
+    @field_validator("announcement_rooms")
+    @classmethod
+    def _room_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.match(r"^[!#]\S+$", v)]
+        if bad:
+            raise ValueError(f"not room IDs or aliases: {', '.join(bad)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("intro_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if value.strip():
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a cron expression: {exc}") from None
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _default_allowlist(self) -> Settings:
+        if not self.invite_allowlist and self.user_id:
+            self.invite_allowlist = [":" + self.user_id.split(":", 1)[1]]
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def server_name(self) -> str:
+        return self.user_id.split(":", 1)[1] if self.user_id else "localhost"
+
+    def problems_for_run(self) -> list[str]:
+        """What `run` additionally needs: where to connect and how to log in."""
+        problems = []
+        if not self.homeserver:
+            problems.append("BOT_HOMESERVER: missing (e.g. http://127.0.0.1:8008)")
+        if not self.user_id:
+            problems.append("BOT_USER_ID: missing (e.g. @bot:localhost)")
+        if not self.password and not self.access_token:
+            problems.append("BOT_PASSWORD / BOT_ACCESS_TOKEN: one of them is needed")
+        return problems
+
+
+class SettingsError(Exception):
+    """Every problem with the settings, one line each, naming the variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError([_describe(err) for err in exc.errors()]) from None
+
+
+def _describe(err: Any) -> str:
+    field = str(err["loc"][0]) if err["loc"] else "settings"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"BOT_{field.upper()}: {message}"

@@ -1,0 +1,115 @@
+"""SQLAlchemy 2 models: the database is the bot's source of truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BotState(Base):
+    """Small key/value facts: device id, access token, sync token, secrets."""
+
+    __tablename__ = "bot_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class HandledEvent(Base):
+    """Events already acted on, so a replayed sync never acts twice."""
+
+    __tablename__ = "handled_events"
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class UserPrefs(Base):
+    __tablename__ = "user_prefs"
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DirectRoom(Base):
+    """Rooms that are a direct conversation between the bot and one member."""
+
+    __tablename__ = "direct_rooms"
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), index=True)
+
+
+class UnansweredQuestion(Base):
+    """Questions the bot could not answer; no user id is kept."""
+
+    __tablename__ = "unanswered_questions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_entry: Mapped[str | None] = mapped_column(String(64))
+
+
+class KnowledgeEntry(Base):
+    """Entries coordinators added at run time, on top of the shipped files."""
+
+    __tablename__ = "knowledge_entries"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Initiative(Base):
+    __tablename__ = "initiatives"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    region: Mapped[str] = mapped_column(String(200))
+    bundesland: Mapped[str | None] = mapped_column(String(64))
+    topics: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    contact: Mapped[str | None] = mapped_column(String(255), index=True)
+    website: Mapped[str | None] = mapped_column(String(500))
+    intros_enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Introduction(Base):
+    """Pairs of initiatives already introduced to each other (never repeated)."""
+
+    __tablename__ = "introductions"
+    __table_args__ = (UniqueConstraint("first_id", "second_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
+    second_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
+    introduced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
