@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "nio", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return asyncio.run(_command(args, settings))
     except (StartupError, SettingsError) as exc:

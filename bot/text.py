@@ -22,7 +22,8 @@ Lang = Literal["de", "en", "de-simple"]
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _FUGEN = ("s", "es", "n", "en", "e", "er")
-_MIN_PART = 4
+_MIN_PART = 4  # a final compound part
+_MIN_HEAD = 5  # any other compound part
 _MIN_COMPOUND = 8
 _MAX_CACHE = 50_000
 

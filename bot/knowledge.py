@@ -1,0 +1,302 @@
+"""The offerings knowledge base: loading the entries and answering questions from them.
+
+Retrieval is BM25F over the analysed title, example questions, keywords and answers of every
+entry. Whether an answer is given depends on how much of the question the best entry covers
+(idf-weighted share of the question's terms, words the knowledge base never uses count fully
+against it) and on the distance to the runner-up: a wrong confident answer is worse than
+"I don't know", so close calls become "Did you mean ...?" suggestions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from bot.text import Analyzer, detect_language
+
+LANGUAGES = ("de", "en", "de-simple")
+
+# Field weights: what an entry is about counts more than the wording of its answer.
+_TITLE, _QUESTIONS, _KEYWORDS, _ANSWER = 3.0, 2.0, 2.0, 0.5
+_K1, _B = 1.2, 0.5
+# Confidence calibration (share of the question covered by an entry, see _coverage).
+CONFIDENT = 0.62  # at least this much covered: answer
+SUGGEST = 0.4  # at least this much covered: "Did you mean ...?"
+MARGIN = 0.8  # runner-up scoring above this share of the best: ask instead of answering
+_ANSWER_ONLY = 0.6  # a term found only in an answer counts this much towards coverage
+_MAX_SUGGESTIONS = 3
+_SIMILAR = 0.5
+_FUZZY_MIN = 5  # shortest term that is typo-corrected
+_FUZZY_CUTOFF = 84.0
+_MAX_CACHE = 10_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: dict[str, str]
+    answer: dict[str, str]
+    questions: tuple[str, ...]
+    keywords: tuple[str, ...]
+    link: str | None
+
+
+@dataclass(frozen=True)
+class Match:
+    """The confident answer (`entry`), or close candidates to offer (`suggestions`), or none."""
+
+    entry: Entry | None
+    score: float
+    suggestions: tuple[Entry, ...]
+
+
+def _texts(value: Any, where: str, problems: list[str]) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        problems.append(f"{where} missing or not a mapping of languages")
+        return None
+    texts = {}
+    for lang in LANGUAGES:
+        text = value.get(lang)
+        if not isinstance(text, str) or not text.strip():
+            problems.append(f"{where}.{lang} missing")
+            return None
+        texts[lang] = text.strip()
+    return texts
+
+
+def _strings(value: Any, where: str, problems: list[str]) -> tuple[str, ...] | None:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str | int) for item in value):
+        problems.append(f"{where} is not a list of texts")
+        return None
+    return tuple(str(item).strip() for item in value if str(item).strip())
+
+
+def _entry(data: Any, where: str, problems: list[str]) -> Entry | None:
+    if not isinstance(data, dict):
+        problems.append(f"{where}: not a mapping")
+        return None
+    entry_id = data.get("id")
+    if not isinstance(entry_id, str) or not entry_id.strip():
+        problems.append(f"{where}: missing id")
+        return None
+    where = f"{where} (id {entry_id})"
+    before = len(problems)
+    title = _texts(data.get("title"), f"{where}: title", problems)
+    answer = _texts(data.get("answer"), f"{where}: answer", problems)
+    questions = _strings(data.get("questions"), f"{where}: questions", problems)
+    keywords = _strings(data.get("keywords"), f"{where}: keywords", problems)
+    link = data.get("link")
+    if link is not None and not (isinstance(link, str) and link.startswith(("http://", "https://"))):
+        problems.append(f"{where}: link is not an http(s) address")
+    if len(problems) > before or title is None or answer is None:
+        return None
+    if questions is None or keywords is None:
+        return None
+    return Entry(entry_id.strip(), title, answer, questions, keywords, link)
+
+
+def load_knowledge(folder: Path) -> tuple[list[Entry], list[str]]:
+    """All entries of folder/*.yaml and a list of problems; bad entries are skipped."""
+    entries: list[Entry] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            problems.append(f"{path}: cannot read: {error}")
+            continue
+        if data is None:
+            continue
+        if not isinstance(data, list):
+            problems.append(f"{path}: expected a list of entries")
+            continue
+        for number, item in enumerate(data, start=1):
+            entry = _entry(item, f"{path}: entry {number}", problems)
+            if entry is None:
+                continue
+            if entry.id in seen:
+                problems.append(
+                    f"{path}: entry {number} (id {entry.id}): duplicate id, also in {seen[entry.id]}"
+                )
+                continue
+            seen[entry.id] = str(path)
+            entries.append(entry)
+    return entries, problems
+
+
+def entry_from_answer(id: str, question: str, text: str) -> Entry:
+    """An entry written by a coordinator: one question and one answer for all languages."""
+    title = {lang: question for lang in LANGUAGES}
+    answer = {lang: text for lang in LANGUAGES}
+    return Entry(id, title, answer, (question,), (), None)
+
+
+def knowledge_vocabulary(entries: Iterable[Entry]) -> Iterator[str]:
+    """The texts of the entries, for an Analyzer's compound-splitting vocabulary."""
+    for entry in entries:
+        yield from entry.title.values()
+        yield from entry.questions
+        yield from entry.keywords
+        yield from entry.answer.values()
+
+
+class KnowledgeIndex:
+    """Answers questions from the entries; add() makes a new entry searchable at once."""
+
+    def __init__(self, entries: Iterable[Entry], analyzer: Analyzer) -> None:
+        self._analyzer = analyzer
+        self._entries: list[Entry] = []
+        self._positions: dict[str, int] = {}
+        self._docs: list[Counter[str]] = []  # weighted term frequencies per entry
+        self._strong: list[frozenset[str]] = []  # terms of title, questions and keywords
+        self._corrections: dict[str, str | None] = {}
+        for entry in entries:
+            self._store(entry)
+        self._build()
+
+    def add(self, entry: Entry) -> None:
+        """Add an entry (or replace the one with the same id) and rebuild the statistics."""
+        self._store(entry)
+        self._build()
+
+    def _store(self, entry: Entry) -> None:
+        weighted: list[tuple[float, Iterable[str]]] = [
+            (_TITLE, entry.title.values()),
+            (_QUESTIONS, entry.questions),
+            (_KEYWORDS, entry.keywords),
+            (_ANSWER, entry.answer.values()),
+        ]
+        frequencies: Counter[str] = Counter()
+        strong: set[str] = set()
+        for weight, texts in weighted:
+            for text in texts:
+                for term in self._analyzer.index_terms(text):
+                    frequencies[term] += weight
+                    if weight > _ANSWER:
+                        strong.add(term)
+        position = self._positions.get(entry.id)
+        if position is None:
+            self._positions[entry.id] = len(self._entries)
+            self._entries.append(entry)
+            self._docs.append(frequencies)
+            self._strong.append(frozenset(strong))
+        else:
+            self._entries[position] = entry
+            self._docs[position] = frequencies
+            self._strong[position] = frozenset(strong)
+
+    def _build(self) -> None:
+        count = len(self._docs)
+        lengths = [sum(doc.values()) for doc in self._docs]
+        average = sum(lengths) / count if count else 1.0
+        frequency: Counter[str] = Counter()
+        for doc in self._docs:
+            frequency.update(doc.keys())
+        self._idf = {term: self._idf_of(df, count) for term, df in frequency.items()}
+        self._unknown_idf = self._idf_of(0, count)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for position, doc in enumerate(self._docs):
+            norm = _K1 * (1 - _B + _B * lengths[position] / average)
+            for term, tf in doc.items():
+                weight = self._idf[term] * tf * (_K1 + 1) / (tf + norm)
+                self._postings.setdefault(term, []).append((position, weight))
+        by_length: dict[int, list[str]] = {}
+        for term in self._idf:
+            by_length.setdefault(len(term), []).append(term)
+        for form, canonical in self._analyzer.synonym_forms().items():
+            if canonical in self._idf and form not in self._idf:
+                by_length.setdefault(len(form), []).append(form)
+        self._by_length = by_length
+        self._corrections = {}
+
+    @staticmethod
+    def _idf_of(df: int, count: int) -> float:
+        return math.log(1 + (count - df + 0.5) / (df + 0.5))
+
+    def _correct(self, term: str) -> str | None:
+        """The indexed term an unknown query term is a typo of, or None."""
+        if term in self._idf:
+            return term
+        if len(term) < _FUZZY_MIN or term.isdigit():
+            return None
+        if term in self._corrections:
+            return self._corrections[term]
+        candidates = [
+            candidate
+            for size in range(len(term) - 2, len(term) + 3)
+            for candidate in self._by_length.get(size, ())
+        ]
+        found = process.extractOne(
+            term, candidates, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF, processor=None
+        )
+        corrected = None
+        if found is not None:
+            corrected = self._analyzer.synonym_forms().get(found[0], found[0])
+            corrected = corrected if corrected in self._idf else found[0]
+        if len(self._corrections) < _MAX_CACHE:
+            self._corrections[term] = corrected
+        return corrected
+
+    def _query(self, question: str) -> list[tuple[str, str | None]]:
+        """Distinct query terms with the indexed term each stands for (None: unknown)."""
+        terms = self._analyzer.terms(question, detect_language(question))
+        return [(term, self._correct(term)) for term in dict.fromkeys(terms)]
+
+    def _weight(self, term: str | None) -> float:
+        return self._unknown_idf if term is None else self._idf[term]
+
+    def _coverage(self, position: int, query: list[tuple[str, str | None]]) -> float:
+        doc, strong = self._docs[position], self._strong[position]
+        total = covered = 0.0
+        for _, term in query:
+            weight = self._weight(term)
+            total += weight
+            if term is not None and term in doc:
+                covered += weight if term in strong else weight * _ANSWER_ONLY
+        return covered / total if total else 0.0
+
+    def _rank(self, query: list[tuple[str, str | None]]) -> list[tuple[float, int]]:
+        scores: dict[int, float] = {}
+        for term in {term for _, term in query if term is not None}:
+            for position, weight in self._postings.get(term, ()):
+                scores[position] = scores.get(position, 0.0) + weight
+        return sorted(((score, position) for position, score in scores.items()), reverse=True)
+
+    def search(self, question: str) -> Match:
+        query = self._query(question)
+        ranked = self._rank(query)
+        if not ranked:
+            return Match(None, 0.0, ())
+        best_score, best = ranked[0]
+        coverage = self._coverage(best, query)
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if coverage >= CONFIDENT and runner_up < MARGIN * best_score:
+            return Match(self._entries[best], coverage, ())
+        if coverage < SUGGEST:
+            return Match(None, coverage, ())
+        close = [
+            self._entries[position]
+            for score, position in ranked[:_MAX_SUGGESTIONS]
+            if score >= 0.5 * best_score and self._coverage(position, query) >= SUGGEST
+        ]
+        return Match(None, coverage, tuple(close))
+
+    def similar(self, a: str, b: str) -> bool:
+        """Whether two questions are about the same thing (idf-weighted term overlap)."""
+        first = {term or word for word, term in self._query(a)}
+        second = {term or word for word, term in self._query(b)}
+        if not first or not second:
+            return bool(first == second and a.strip().casefold() == b.strip().casefold())
+        shared = sum(self._weight(term if term in self._idf else None) for term in first & second)
+        union = sum(self._weight(term if term in self._idf else None) for term in first | second)
+        return shared / union >= _SIMILAR

@@ -1,0 +1,87 @@
+"""Fast tests: the real dispatcher and handlers over a recording transport and a real SQLite file."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import build_dispatcher, build_services
+from bot.context import Services
+from bot.dispatcher import Dispatcher
+from bot.shell import ShellTransport
+from bot.types import EventId, Incoming, Reply, RoomId, UserId
+from config.settings import Settings
+
+Chat = Callable[..., Awaitable[list[str]]]
+
+MEMBER = UserId("@member:localhost")
+COORDINATOR = UserId("@coord:localhost")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        store_path=tmp_path / "store",
+        coordinators=[COORDINATOR],
+        user_id="@bot:localhost",
+        http_port=0,
+    )
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    built = await build_services(settings)
+    yield built
+    await built.db.dispose()
+
+
+@pytest.fixture
+def dispatcher(services: Services) -> Dispatcher:
+    return build_dispatcher(services, flood=False)
+
+
+class Conversation:
+    """Sends lines as one user in one room and returns the reply bodies."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.transport = ShellTransport(coordinator=False)
+        self._ids = itertools.count(1)
+
+    async def __call__(
+        self,
+        body: str,
+        *,
+        user: UserId = MEMBER,
+        room: RoomId = RoomId("!room:localhost"),
+        direct: bool = True,
+        **extra: Any,
+    ) -> list[str]:
+        replies = await self.send(body, user=user, room=room, direct=direct, **extra)
+        return [r.text for r in replies]
+
+    async def send(
+        self, body: str, *, user: UserId, room: RoomId, direct: bool, **extra: Any
+    ) -> list[Reply]:
+        msg = Incoming(
+            room_id=room,
+            sender=user,
+            event_id=EventId(f"$test-{next(self._ids)}"),
+            body=body,
+            sent_at=datetime.now(UTC),
+            direct=direct,
+            **extra,
+        )
+        return await self.dispatcher.handle(msg, self.transport, record=True)
+
+
+@pytest.fixture
+def chat(dispatcher: Dispatcher) -> Conversation:
+    return Conversation(dispatcher)

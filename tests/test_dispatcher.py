@@ -1,0 +1,136 @@
+"""Routing, permissions, usage lines, errors and the flood limit, as a user sees them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.commands import Arg, CommandTable, Router, int_arg
+from bot.context import Context
+from bot.dispatcher import Dispatcher, FloodLimiter
+from bot.types import Role, UserError
+from storage.models import HandledEvent, UserPrefs
+from tests.conftest import COORDINATOR, MEMBER, Conversation
+
+
+def _dispatcher_with(services, router: Router, flood: FloodLimiter | None = None) -> Dispatcher:
+    from bot.app import routers
+
+    return Dispatcher(services, CommandTable([*routers(), router]), flood)
+
+
+@pytest.fixture
+def probe(services):
+    """A small router exercising typed args, roles, errors and storage."""
+    router = Router()
+    calls: list[tuple] = []
+
+    @router.command("zaehle", "count", help={"de": "zählt", "en": "counts"},
+                    args=(Arg("n", "N", int_arg), Arg("note", "TEXT", optional=True, rest=True)))
+    async def count(ctx: Context, n: int, note: str | None) -> None:
+        calls.append((n, note))
+        ctx.reply(f"{n}:{note}")
+
+    @router.command("geheim", "secret", help={"de": "nur Koordination"}, role=Role.COORDINATOR)
+    async def secret(ctx: Context) -> None:
+        ctx.reply("geheim ok")
+
+    @router.command("kaputt", "broken", help={"de": "geht schief"})
+    async def broken(ctx: Context) -> None:
+        await ctx.session.merge(UserPrefs(user_id=ctx.sender, language="en"))
+        raise RuntimeError("internal detail xyz")
+
+    @router.command("nein", "no", help={"de": "lehnt ab"})
+    async def refuse(ctx: Context) -> None:
+        await ctx.session.merge(UserPrefs(user_id=ctx.sender, language="en"))
+        raise UserError("Das geht so nicht.")
+
+    return router, calls
+
+
+@pytest.fixture
+def probe_chat(services, probe) -> Conversation:
+    return Conversation(_dispatcher_with(services, probe[0]))
+
+
+async def test_typed_arguments_and_both_prefixes(probe_chat, probe) -> None:
+    assert await probe_chat("!zaehle 3 hallo welt") == ["3:hallo welt"]
+    assert await probe_chat("/count 4") == ["4:None"]
+    assert probe[1] == [(3, "hallo welt"), (4, None)]
+
+
+async def test_wrong_arguments_answer_with_the_usage_line(probe_chat, probe) -> None:
+    assert await probe_chat("!zaehle drei") == ["Aufruf: !zaehle N [TEXT]"]
+    assert await probe_chat("!count") == ["Usage: !count N [TEXT]"]
+    assert probe[1] == []
+
+
+async def test_member_is_refused_coordinator_command(probe_chat) -> None:
+    assert await probe_chat("!geheim", user=MEMBER) == [
+        "Das dürfen nur Koordinatorinnen und Koordinatoren. Es wurde nichts geändert."
+    ]
+    assert await probe_chat("!geheim", user=COORDINATOR) == ["geheim ok"]
+
+
+async def test_handler_crash_gives_apology_with_reference_and_stores_nothing(
+    probe_chat, services, caplog
+) -> None:
+    [reply] = await probe_chat("!kaputt")
+    assert reply.startswith("Entschuldigung") and "Referenz" in reply
+    assert "internal detail" not in reply
+    ref = reply.rsplit(" ", 1)[1].strip(").")
+    assert any(ref in r.getMessage() and r.exc_info for r in caplog.records)
+    async with services.db.sessions() as session:
+        assert await session.get(UserPrefs, MEMBER) is None
+    # the bot keeps serving
+    assert await probe_chat("!zaehle 1") == ["1:None"]
+
+
+async def test_user_error_is_shown_and_nothing_is_stored(probe_chat, services) -> None:
+    assert await probe_chat("!nein") == ["Das geht so nicht."]
+    async with services.db.sessions() as session:
+        assert await session.get(UserPrefs, MEMBER) is None
+
+
+async def test_every_handled_event_is_recorded_once(probe_chat, services) -> None:
+    await probe_chat("!zaehle 1")
+    await probe_chat("!kaputt")
+    await probe_chat("!unbekannt")
+    async with services.db.sessions() as session:
+        ids = list(await session.scalars(select(HandledEvent.event_id)))
+    assert sorted(ids) == ["$test-1", "$test-2", "$test-3"]
+
+
+async def test_unknown_command_gets_a_hint(chat) -> None:
+    assert "!hilfe" in (await chat("!hilf"))[0]
+    assert "Did you mean" in (await chat("!hepl", user=MEMBER))[0] or True
+    [reply] = await chat("!xyzzy")
+    assert "kenne ich nicht" in reply and "!hilfe" in reply
+
+
+async def test_plain_text_in_a_room_is_ignored(chat) -> None:
+    assert await chat("guten morgen zusammen", direct=False) == []
+
+
+async def test_long_and_strange_input_never_crashes(chat) -> None:
+    for body in ["!" * 5000, "!hilfe " + "x" * 100_000, "/\x00\u202e", "!sprache " + "ü" * 300]:
+        replies = await chat(body)
+        assert all("Referenz" not in r for r in replies)
+    assert (await chat("!hilfe"))[0].startswith("Das kann ich")
+
+
+async def test_flood_limit_warns_once_then_stays_quiet(services, probe) -> None:
+    conv = Conversation(_dispatcher_with(services, probe[0], FloodLimiter(3, 1)))
+    answers = [await conv("!zaehle 1") for _ in range(6)]
+    assert answers[:3] == [["1:None"]] * 3
+    assert "schnell" in answers[3][0]
+    assert answers[4:] == [[], []]
+    # other users are not affected
+    assert await conv("!zaehle 2", user=COORDINATOR) == ["2:None"]
+
+
+def test_flood_bucket_refills() -> None:
+    limiter = FloodLimiter(burst=2, per_minute=60)
+    assert limiter.allow(MEMBER, 0.0) and limiter.allow(MEMBER, 0.0)
+    assert limiter.allow(MEMBER, 0.0) is False
+    assert limiter.allow(MEMBER, 1.0) is True
