@@ -6,19 +6,32 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy import select
 
 from bot.commands import CommandTable, Router
 from bot.context import Services
 from bot.dispatcher import Dispatcher, FloodLimiter
 from bot.http import build_app, start_http
-from bot.i18n import load_texts
+from bot.i18n import Texts, load_texts
+from bot.knowledge import (
+    Entry,
+    KnowledgeIndex,
+    entry_from_answer,
+    knowledge_vocabulary,
+    load_knowledge,
+)
 from bot.matrix import MatrixBot, StartupError
 from bot.metrics import Metrics
+from bot.text import Analyzer, load_synonyms
 from config.settings import Settings
 from handlers import help as help_handlers
+from handlers import offerings
 from storage.db import Database
+from storage.models import KnowledgeEntry
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +39,55 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 
 def routers() -> list[Router]:
-    return [help_handlers.router]
+    return [help_handlers.router, offerings.router]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def load_data() -> tuple[DataFiles, list[str]]:
+    """The shipped data files, validated; problems name the file and entry."""
+    texts, problems = load_texts(CONFIG_DIR / "texts.yaml")
+    entries, knowledge_problems = load_knowledge(CONFIG_DIR / "knowledge")
+    problems += knowledge_problems
+    try:
+        synonyms = load_synonyms(CONFIG_DIR / "synonyms.yaml")
+    except ValueError as exc:
+        problems.append(str(exc))
+        synonyms = []
+    return DataFiles(texts, entries, synonyms), problems
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    texts: Texts
+    entries: list[Entry]
+    synonyms: list[list[str]]
+
+
 async def build_services(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:
     """The shared services over a migrated database (the caller disposes `services.db`)."""
-    texts, problems = load_texts(CONFIG_DIR / "texts.yaml")
+    data, problems = load_data()
     if problems:
-        raise StartupError("; ".join(problems))
+        raise StartupError(f"{len(problems)} problem(s) in data files, first: {problems[0]}")
     db = Database(settings.database_url)
     await db.upgrade()
-    return Services(settings=settings, db=db, texts=texts, metrics=Metrics(), clock=clock)
+    async with db.sessions() as session:
+        added = [
+            entry_from_answer(row.id, row.question, row.answer)
+            for row in await session.scalars(select(KnowledgeEntry))
+        ]
+    analyzer = Analyzer(data.synonyms, knowledge_vocabulary(data.entries))
+    return Services(
+        settings=settings,
+        db=db,
+        texts=data.texts,
+        metrics=Metrics(),
+        clock=clock,
+        analyzer=analyzer,
+        knowledge=KnowledgeIndex([*data.entries, *added], analyzer),
+    )
 
 
 def build_dispatcher(services: Services, *, flood: bool) -> Dispatcher:
@@ -54,11 +101,16 @@ def build_dispatcher(services: Services, *, flood: bool) -> Dispatcher:
 
 async def run(settings: Settings) -> None:
     """The main job: connect to the homeserver and serve until SIGTERM/SIGINT."""
-    services = await build_services(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Serve Matrix (and HTTP) until `stop` is set."""
+    services = await build_services(settings)
     bot = MatrixBot(services, build_dispatcher(services, flood=True))
     runner = None
     try:

@@ -10,6 +10,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.app import build_dispatcher, build_services, run
+from bot.demo import demo
 from bot.matrix import StartupError
 from bot.shell import run_shell
 from bot.types import UserId
@@ -86,8 +87,6 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
                 print("OK")
             return 1 if problems else 0
         case "demo":
-            from bot.demo import demo
-
             await demo()
     return 0
 

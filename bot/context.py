@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Texts
+from bot.knowledge import KnowledgeIndex
 from bot.metrics import Metrics
+from bot.text import Analyzer
 from bot.types import Attachment, Incoming, Lang, Reply, Role, Transport, UserId
 from config.settings import Settings
 from storage.db import Database
@@ -28,6 +30,8 @@ class Services:
     texts: Texts
     metrics: Metrics
     clock: Callable[[], datetime]
+    analyzer: Analyzer
+    knowledge: KnowledgeIndex
 
 
 @dataclass

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from bot.text import Analyzer, detect_language
 
@@ -34,7 +35,7 @@ _ANSWER_ONLY = 0.6  # a term found only in an answer counts this much towards co
 _MAX_SUGGESTIONS = 3
 _SIMILAR = 0.5
 _FUZZY_MIN = 5  # shortest term that is typo-corrected
-_FUZZY_CUTOFF = 84.0
+_FUZZY_LONG = 8  # from this length two edits count as a typo
 _MAX_CACHE = 10_000
 
 
@@ -95,7 +96,9 @@ def _entry(data: Any, where: str, problems: list[str]) -> Entry | None:
     questions = _strings(data.get("questions"), f"{where}: questions", problems)
     keywords = _strings(data.get("keywords"), f"{where}: keywords", problems)
     link = data.get("link")
-    if link is not None and not (isinstance(link, str) and link.startswith(("http://", "https://"))):
+    if link is not None and not (
+        isinstance(link, str) and link.startswith(("http://", "https://"))
+    ):
         problems.append(f"{where}: link is not an http(s) address")
     if len(problems) > before or title is None or answer is None:
         return None
@@ -210,13 +213,13 @@ class KnowledgeIndex:
             for term, tf in doc.items():
                 weight = self._idf[term] * tf * (_K1 + 1) / (tf + norm)
                 self._postings.setdefault(term, []).append((position, weight))
-        by_length: dict[int, list[str]] = {}
+        by_start: dict[tuple[str, int], list[str]] = {}
         for term in self._idf:
-            by_length.setdefault(len(term), []).append(term)
+            by_start.setdefault((term[0], len(term)), []).append(term)
         for form, canonical in self._analyzer.synonym_forms().items():
             if canonical in self._idf and form not in self._idf:
-                by_length.setdefault(len(form), []).append(form)
-        self._by_length = by_length
+                by_start.setdefault((form[0], len(form)), []).append(form)
+        self._by_start = by_start
         self._corrections = {}
 
     @staticmethod
@@ -224,20 +227,22 @@ class KnowledgeIndex:
         return math.log(1 + (count - df + 0.5) / (df + 0.5))
 
     def _correct(self, term: str) -> str | None:
-        """The indexed term an unknown query term is a typo of, or None."""
+        """The indexed term an unknown query term is a typo of, or None. A typo keeps the
+        first letter and is at most one edit (two for long words) away, swaps included."""
         if term in self._idf:
             return term
         if len(term) < _FUZZY_MIN or term.isdigit():
             return None
         if term in self._corrections:
             return self._corrections[term]
+        edits = 1 if len(term) < _FUZZY_LONG else 2
         candidates = [
             candidate
-            for size in range(len(term) - 2, len(term) + 3)
-            for candidate in self._by_length.get(size, ())
+            for size in range(len(term) - edits, len(term) + edits + 1)
+            for candidate in self._by_start.get((term[0], size), ())
         ]
         found = process.extractOne(
-            term, candidates, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF, processor=None
+            term, candidates, scorer=OSA.distance, score_cutoff=edits, processor=None
         )
         corrected = None
         if found is not None:
@@ -300,3 +305,10 @@ class KnowledgeIndex:
         shared = sum(self._weight(term if term in self._idf else None) for term in first & second)
         union = sum(self._weight(term if term in self._idf else None) for term in first | second)
         return shared / union >= _SIMILAR
+
+    def get(self, entry_id: str) -> Entry | None:
+        position = self._positions.get(entry_id)
+        return None if position is None else self._entries[position]
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries)

@@ -45,7 +45,9 @@ GERMAN_STOPWORDS = frozenset(
     okay ok sag sage sagen schon sehr sein seine sich sie sind so soll sollen sollte sondern
     sonst ueber um und uns unser unsere unter viel viele vom von vor war waere waren warum was
     weiss weil welche welchem welchen welcher welches wem wen wenn wer werde werden wie wieder
-    will wir wird wissen wo woher wohin wollen wuerde wuerden zu zum zur
+    will wir wird wissen wo woher wohin wollen wuerde wuerden zu zum zur meinen meinem meiner
+    unserer unseren unserem euren eurem eurer deinen deinem deiner naechste naechsten naechster
+    passiert passieren geht gehts gehen heute gestern hoch bekomme bekommen bekommt worum
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -54,7 +56,8 @@ ENGLISH_STOPWORDS = frozenset(
     get give got had has have hello hey hi how i if in into is it its just know let me more
     much my need no not of on or our please say show so some tell than thanks thank that the
     their them then there these they this those to us want was we were what when where which
-    who whom why will with would yes you your explain
+    who whom why will with would yes you your explain each other happen happens happened done
+    make made think really
     """.split()
 )
 STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS

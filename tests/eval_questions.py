@@ -1,0 +1,95 @@
+"""Accuracy of the offerings Q&A on the question set, per register.
+
+    python tests/eval_questions.py [--half tune|holdout|all] [--failures]
+
+In scope, "right" means the confident answer is the expected entry; "suggested" counts
+questions where the expected entry is among the "Did you mean ...?" suggestions instead.
+Out of scope, "right" means no confident answer (an honest fallback). The question set is
+split into two fixed halves so thresholds can be tuned on one and checked on the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import zlib
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from bot.knowledge import KnowledgeIndex, knowledge_vocabulary, load_knowledge
+from bot.text import Analyzer, load_synonyms
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT / "tests" / "data" / "questions.yaml"
+REGISTERS = ("de", "simple", "colloquial", "typo", "en", "out")
+
+
+def build_index() -> KnowledgeIndex:
+    entries, problems = load_knowledge(ROOT / "config" / "knowledge")
+    if problems:
+        raise SystemExit("\n".join(problems))
+    synonyms = load_synonyms(ROOT / "config" / "synonyms.yaml")
+    analyzer = Analyzer(synonyms, knowledge_vocabulary(entries))
+    return KnowledgeIndex(entries, analyzer)
+
+
+def in_half(question: str, half: str) -> bool:
+    """A fixed split by a checksum of the question text."""
+    if half == "all":
+        return True
+    tune = zlib.crc32(question.encode()) % 2 == 0
+    return tune == (half == "tune")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=("tune", "holdout", "all"), default="all")
+    parser.add_argument("--failures", action="store_true", help="list the wrong answers")
+    args = parser.parse_args()
+
+    index = build_index()
+    questions = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # right, suggested, count
+    failures: list[str] = []
+    for item in questions:
+        if not in_half(item["q"], args.half):
+            continue
+        match = index.search(item["q"])
+        expect = item["expect"]
+        got = match.entry.id if match.entry else None
+        suggested = [entry.id for entry in match.suggestions]
+        counts = totals[item["register"]]
+        counts[2] += 1
+        if got == expect:
+            counts[0] += 1
+        elif expect is not None and expect in suggested:
+            counts[1] += 1
+        if got != expect:
+            failures.append(
+                f"  [{item['register']}] {item['q']!r}: expected {expect}, got {got} "
+                f"(score {match.score:.2f}, suggestions {suggested})"
+            )
+
+    print(f"half: {args.half}")
+    print(f"{'register':<12}{'right':>8}{'suggested':>11}{'count':>7}")
+    scope = [0, 0, 0]
+    for register in REGISTERS:
+        right, suggested, count = totals[register]
+        if not count:
+            continue
+        print(f"{register:<12}{right / count:>8.0%}{suggested / count:>11.0%}{count:>7}")
+        if register != "out":
+            scope = [scope[0] + right, scope[1] + suggested, scope[2] + count]
+    if scope[2]:
+        print(
+            f"{'in scope':<12}{scope[0] / scope[2]:>8.0%}{scope[1] / scope[2]:>11.0%}"
+            f"{scope[2]:>7}"
+        )
+    if args.failures and failures:
+        print("failures:")
+        print("\n".join(failures))
+
+
+if __name__ == "__main__":
+    main()
