@@ -9,11 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 
+from bot.announcer import Announcer, calendar_route
 from bot.commands import CommandTable, Router
 from bot.context import Services
+from bot.directory import Directory
 from bot.dispatcher import Dispatcher, FloodLimiter
 from bot.http import build_app, start_http
 from bot.i18n import Texts, load_texts
@@ -24,22 +27,26 @@ from bot.knowledge import (
     knowledge_vocabulary,
     load_knowledge,
 )
+from bot.matching import Taxonomy, load_taxonomy, taxonomy_vocabulary
 from bot.matrix import MatrixBot, StartupError
 from bot.metrics import Metrics
+from bot.regions import Regions, load_regions
 from bot.text import Analyzer, load_synonyms
 from config.settings import Settings
+from handlers import events as event_handlers
 from handlers import help as help_handlers
-from handlers import offerings
+from handlers import initiatives, offerings
 from storage.db import Database
 from storage.models import KnowledgeEntry
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 
 def routers() -> list[Router]:
-    return [help_handlers.router, offerings.router]
+    return [help_handlers.router, offerings.router, initiatives.router, event_handlers.router]
 
 
 def utcnow() -> datetime:
@@ -51,12 +58,18 @@ def load_data() -> tuple[DataFiles, list[str]]:
     texts, problems = load_texts(CONFIG_DIR / "texts.yaml")
     entries, knowledge_problems = load_knowledge(CONFIG_DIR / "knowledge")
     problems += knowledge_problems
+    synonyms = _load(CONFIG_DIR / "synonyms.yaml", load_synonyms, [], problems)
+    taxonomy = _load(CONFIG_DIR / "topics.yaml", load_taxonomy, Taxonomy(()), problems)
+    regions = _load(CONFIG_DIR / "regions.yaml", load_regions, Regions(()), problems)
+    return DataFiles(texts, entries, synonyms, taxonomy, regions), problems
+
+
+def _load(path: Path, loader: Callable[[Path], T], empty: T, problems: list[str]) -> T:
     try:
-        synonyms = load_synonyms(CONFIG_DIR / "synonyms.yaml")
-    except ValueError as exc:
-        problems.append(str(exc))
-        synonyms = []
-    return DataFiles(texts, entries, synonyms), problems
+        return loader(path)
+    except (ValueError, OSError) as exc:
+        problems.append(f"{path.name}: {exc}")
+        return empty
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,8 @@ class DataFiles:
     texts: Texts
     entries: list[Entry]
     synonyms: list[list[str]]
+    taxonomy: Taxonomy
+    regions: Regions
 
 
 async def build_services(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:
@@ -78,7 +93,13 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
             entry_from_answer(row.id, row.question, row.answer)
             for row in await session.scalars(select(KnowledgeEntry))
         ]
-    analyzer = Analyzer(data.synonyms, knowledge_vocabulary(data.entries))
+    analyzer = Analyzer(
+        data.synonyms,
+        [*knowledge_vocabulary(data.entries), *taxonomy_vocabulary(data.taxonomy)],
+    )
+    directory = Directory(analyzer, data.taxonomy, data.regions)
+    async with db.sessions() as session:
+        await directory.reload(session)
     return Services(
         settings=settings,
         db=db,
@@ -87,6 +108,7 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
         clock=clock,
         analyzer=analyzer,
         knowledge=KnowledgeIndex([*data.entries, *added], analyzer),
+        directory=directory,
     )
 
 
@@ -112,15 +134,25 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Serve Matrix (and HTTP) until `stop` is set."""
     services = await build_services(settings)
     bot = MatrixBot(services, build_dispatcher(services, flood=True))
+    announcer = Announcer(services, bot.transport, bot.transport.announcement_rooms)
+    services.announcer = announcer
+
+    async def announce_when_ready() -> None:
+        await bot.ready.wait()
+        await announcer.start()
+
+    starter = asyncio.create_task(announce_when_ready())
     runner = None
     try:
         if settings.http_port:
-            app = build_app(services, lambda: bot.last_sync, [])
+            app = build_app(services, lambda: bot.last_sync, [calendar_route(services)])
             runner = await start_http(app, settings.http_host, settings.http_port)
         log.info("initiative-bot starting as %s on %s", settings.user_id, settings.homeserver)
         await bot.run(stop)
     finally:
         log.info("shutting down")
+        starter.cancel()
+        await announcer.stop()
         if runner is not None:
             await runner.cleanup()
         await bot.close()

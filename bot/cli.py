@@ -6,15 +6,20 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.app import build_dispatcher, build_services, run
+from bot.context import Services
 from bot.demo import demo
 from bot.matrix import StartupError
 from bot.shell import run_shell
 from bot.types import UserId
 from config.settings import Settings, SettingsError, load_settings
+from handlers import initiatives
+
+T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     shell.add_argument("--coordinator", action="store_true", help="grant coordinator rights")
     shell.add_argument("--json", action="store_true", help="one JSON object per input line")
     sub.add_parser("demo", help="local Synapse, demo data, bot and a terminal chat")
+    initiatives = sub.add_parser("initiatives", help="import or export the initiatives (CSV)")
+    actions = initiatives.add_subparsers(dest="action", required=True)
+    importer = actions.add_parser("import", help="upsert initiatives from a CSV file")
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--skip-invalid", action="store_true", help="import the good rows")
+    exporter = actions.add_parser("export", help="write all initiatives as CSV")
+    exporter.add_argument("file", type=Path, nargs="?", help="default: standard output")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     sub.add_parser("check", help="validate settings and data files")
@@ -75,6 +87,8 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
                     as_json=args.json,
                 ),
             )
+        case "initiatives":
+            return await _with_services(settings, lambda services: _initiatives(args, services))
         case "db":
             services = await build_services(settings)
             await services.db.dispose()
@@ -91,10 +105,42 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _with_services(settings: Settings, body: Any) -> None:
+async def _with_services(
+    settings: Settings, body: Callable[[Services], Coroutine[Any, Any, T]]
+) -> T:
     services = await build_services(settings)
     try:
-        coro: Coroutine[Any, Any, None] = body(services)
-        await coro
+        return await body(services)
     finally:
         await services.db.dispose()
+
+
+async def _initiatives(args: argparse.Namespace, services: Services) -> int:
+    english = services.settings.language == "en"
+    if args.action == "export":
+        text = await initiatives.export_csv(services)
+        if args.file:
+            args.file.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    result = await initiatives.import_csv(services, data, skip_invalid=args.skip_invalid)
+    for error in result.errors:
+        label, message = ("line", error.message_en) if english else ("Zeile", error.message_de)
+        print(f"{label} {error.line}: {message}", file=sys.stderr)
+    if result.errors and not args.skip_invalid:
+        print("Nothing imported." if english else "Nichts importiert.", file=sys.stderr)
+        return 1
+    if english:
+        print(f"{result.created} created, {result.updated} updated, {len(result.errors)} skipped")
+    else:
+        print(
+            f"{result.created} neu, {result.updated} aktualisiert, "
+            f"{len(result.errors)} übersprungen"
+        )
+    return 0

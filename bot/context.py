@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.directory import Directory
 from bot.i18n import Texts
 from bot.knowledge import KnowledgeIndex
 from bot.metrics import Metrics
@@ -18,6 +19,7 @@ from config.settings import Settings
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from bot.announcer import Announcer
     from bot.commands import CommandTable
 
 
@@ -32,6 +34,8 @@ class Services:
     clock: Callable[[], datetime]
     analyzer: Analyzer
     knowledge: KnowledgeIndex
+    directory: Directory
+    announcer: Announcer | None = None  # scheduled event posts; only while connected to Matrix
 
 
 @dataclass

@@ -1,0 +1,263 @@
+"""The initiatives directory: search, profiles, matching by topic, and upkeep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from bot.commands import Arg, Router
+from bot.context import Context, Services
+from bot.directory import Directory
+from bot.initiative_csv import (
+    InitiativeRow,
+    RowError,
+    parse_initiatives_csv,
+    split_topics,
+    validate_row,
+    write_initiatives_csv,
+)
+from bot.matching import Hit
+from bot.types import Role, UsageError, UserError
+from storage.initiatives import all_initiatives, apply_row, by_name, to_row, upsert
+from storage.models import Initiative
+
+router = Router()
+
+_MAX_LIST = 25
+_EDITABLE = ("region", "topics", "description", "contact", "website")
+_FIELD_ALIASES = {
+    "region": "region",
+    "themen": "topics",
+    "topics": "topics",
+    "beschreibung": "description",
+    "description": "description",
+    "kontakt": "contact",
+    "contact": "contact",
+    "webseite": "website",
+    "website": "website",
+}
+
+
+def _directory(ctx: Context) -> Directory:
+    return ctx.services.directory
+
+
+def profile_line(row: InitiativeRow, bundesland: str | None) -> str:
+    place = (
+        f"{row.region} ({bundesland})"
+        if bundesland and bundesland not in row.region
+        else row.region
+    )
+    return f"{row.name} – {place}: {', '.join(row.topics)}"
+
+
+def hit_lines(hits: list[Hit], lang: str) -> list[str]:
+    return [
+        f"{n}. {hit.name} ({hit.region}) – {hit.explain(lang) or '–'}"
+        for n, hit in enumerate(hits, 1)
+    ]
+
+
+@router.command(
+    "initiativen",
+    "initiatives",
+    help={
+        "de": "listet Initiativen oder sucht nach Thema, Region oder Name",
+        "en": "lists initiatives or searches by topic, region or name",
+        "de-simple": "zeigt Initiativen. Suche nach Thema oder Ort",
+    },
+    args=(Arg("text", "TEXT", optional=True, rest=True),),
+)
+async def search(ctx: Context, text: str | None) -> None:
+    directory = _directory(ctx)
+    names = directory.matcher.search(text or "", k=_MAX_LIST + 1)
+    if not names:
+        raise UserError(ctx.t("initiatives.none_found", query=text or ""))
+    lines = []
+    for name in names[:_MAX_LIST]:
+        initiative = await by_name(ctx.session, name)
+        if initiative is not None:
+            lines.append("• " + profile_line(to_row(initiative), initiative.bundesland))
+    title = ctx.t("initiatives.found", count=len(lines)) if text else ctx.t("initiatives.all")
+    more = [ctx.t("initiatives.more")] if len(names) > _MAX_LIST else []
+    ctx.reply("\n".join([title, *lines, *more]))
+
+
+@router.command(
+    "initiative",
+    help={
+        "de": "Profil einer Initiative",
+        "en": "one initiative's profile",
+        "de-simple": "zeigt eine Initiative",
+    },
+    args=(Arg("name", "NAME", rest=True),),
+)
+async def profile(ctx: Context, name: str) -> None:
+    initiative = await _find(ctx, name)
+    row = to_row(initiative)
+    lines = [
+        row.name,
+        f"{ctx.t('initiatives.region')}: {row.region}"
+        + (f" ({initiative.bundesland})" if initiative.bundesland else ""),
+        f"{ctx.t('initiatives.topics')}: {', '.join(row.topics)}",
+    ]
+    if row.description:
+        lines.append(row.description)
+    if row.contact:
+        lines.append(f"{ctx.t('initiatives.contact')}: {row.contact}")
+    if row.website:
+        lines.append(row.website)
+    html = f"<b>{escape(lines[0])}</b><br>" + "<br>".join(escape(line) for line in lines[1:])
+    ctx.reply("\n".join(lines), html)
+
+
+@router.command(
+    "passend",
+    "match",
+    help={
+        "de": "die ähnlichsten Initiativen zu einer Initiative oder einem Thema, mit Begründung",
+        "en": "the most similar initiatives to an initiative or a topic, with the reason",
+        "de-simple": "findet Initiativen mit gleichen Themen",
+    },
+    args=(Arg("text", "NAME-ODER-THEMA", rest=True),),
+)
+async def match(ctx: Context, text: str) -> None:
+    found, hits = _directory(ctx).matcher.match(text, k=5)
+    if not hits:
+        raise UserError(ctx.t("initiatives.no_match", query=text))
+    title = (
+        ctx.t("initiatives.similar_to", name=found)
+        if found
+        else ctx.t("initiatives.fit_topic", topic=text)
+    )
+    ctx.reply("\n".join([title, *hit_lines(hits, ctx.lang)]))
+
+
+@router.command(
+    "initiative",
+    sub=("neu", "add"),
+    role=Role.COORDINATOR,
+    help={
+        "de": "legt eine Initiative an (oder aktualisiert sie)",
+        "en": "adds an initiative (or updates it)",
+    },
+    args=(
+        Arg(
+            "spec",
+            "NAME | REGION | THEMA; THEMA | BESCHREIBUNG [| KONTAKT] [| WEBSEITE]",
+            rest=True,
+        ),
+    ),
+)
+async def add(ctx: Context, spec: str) -> None:
+    parts = [p.strip() for p in spec.split("|")]
+    if len(parts) < 4 or len(parts) > 6:
+        raise UsageError()
+    parts += [""] * (6 - len(parts))
+    row = InitiativeRow(
+        name=parts[0],
+        region=parts[1],
+        topics=split_topics(parts[2]),
+        description=parts[3],
+        contact=parts[4] or None,
+        website=parts[5] or None,
+    )
+    problems = validate_row(row, ctx.lang)
+    if problems:
+        raise UserError(ctx.t("initiatives.invalid", problems="; ".join(problems)))
+    created, _ = await upsert(ctx.session, [row], _directory(ctx).bundesland_of)
+    await _directory(ctx).reload(ctx.session)
+    key = "initiatives.added" if created else "initiatives.updated"
+    ctx.reply(ctx.t(key, name=row.name))
+
+
+@router.command(
+    "initiative",
+    sub=("entfernen", "remove"),
+    role=Role.COORDINATOR,
+    help={"de": "entfernt eine Initiative", "en": "removes an initiative"},
+    args=(Arg("name", "NAME", rest=True),),
+)
+async def remove(ctx: Context, name: str) -> None:
+    initiative = await by_name(ctx.session, name)
+    if initiative is None:
+        raise UserError(ctx.t("initiatives.not_found_exact", name=name))
+    await ctx.session.delete(initiative)
+    await ctx.session.flush()
+    await _directory(ctx).reload(ctx.session)
+    ctx.reply(ctx.t("initiatives.removed", name=initiative.name))
+
+
+@router.command(
+    "initiative",
+    sub=("bearbeiten", "edit"),
+    help={
+        "de": "ändert die eigene Initiative (als deren Kontakt), z. B. themen=H2; Fachkräfte",
+        "en": "edits your own initiative (as its contact), e.g. topics=H2; skilled workers",
+        "de-simple": "ändert Ihre Initiative",
+    },
+    args=(Arg("spec", "NAME | FELD=WERT", rest=True),),
+)
+async def edit(ctx: Context, spec: str) -> None:
+    name, _, change = spec.partition("|")
+    field, _, value = change.partition("=")
+    attribute = _FIELD_ALIASES.get(field.strip().lower())
+    if not name.strip() or attribute is None:
+        raise UsageError(ctx.t("initiatives.fields", fields=", ".join(_EDITABLE)))
+    initiative = await _find(ctx, name.strip())
+    if ctx.role < Role.COORDINATOR and initiative.contact != ctx.sender:
+        raise UserError(ctx.t("initiatives.not_yours", name=initiative.name))
+    row = to_row(initiative)
+    value = value.strip()
+    new = InitiativeRow(
+        name=row.name,
+        region=value if attribute == "region" else row.region,
+        topics=split_topics(value) if attribute == "topics" else row.topics,
+        description=value if attribute == "description" else row.description,
+        contact=(value or None) if attribute == "contact" else row.contact,
+        website=(value or None) if attribute == "website" else row.website,
+    )
+    problems = validate_row(new, ctx.lang)
+    if problems:
+        raise UserError(ctx.t("initiatives.invalid", problems="; ".join(problems)))
+    apply_row(initiative, new, _directory(ctx).bundesland_of(new.region))
+    await ctx.session.flush()
+    await _directory(ctx).reload(ctx.session)
+    ctx.reply(ctx.t("initiatives.updated", name=initiative.name))
+
+
+async def _find(ctx: Context, name: str) -> Initiative:
+    found = _directory(ctx).matcher.find(name)
+    initiative = await by_name(ctx.session, found) if found else None
+    if initiative is None:
+        raise UserError(ctx.t("initiatives.not_found", name=name))
+    return initiative
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    errors: list[RowError]
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.errors) and self.created + self.updated == 0
+
+
+async def import_csv(services: Services, data: bytes, *, skip_invalid: bool) -> ImportResult:
+    """All or nothing, unless `skip_invalid`: then the good rows go in and errors are listed."""
+    rows, errors = parse_initiatives_csv(data)
+    if errors and not skip_invalid:
+        return ImportResult(0, 0, errors)
+    async with services.db.session() as session:
+        created, updated = await upsert(
+            session, [row for _, row in rows], services.directory.bundesland_of
+        )
+        await services.directory.reload(session)
+    return ImportResult(created, updated, errors)
+
+
+async def export_csv(services: Services) -> str:
+    async with services.db.sessions() as session:
+        return write_initiatives_csv(to_row(i) for i in await all_initiatives(session))
