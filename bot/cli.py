@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.app import build_dispatcher, build_services, run
+from bot.app import build_dispatcher, build_services, load_data, run
 from bot.context import Services
 from bot.demo import demo
 from bot.matrix import StartupError
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except SettingsError as exc:
         if args.command == "check":
-            print("\n".join(exc.problems))
+            print("\n".join(exc.problems + load_data()[1]))
             return 1
         print(exc.problems[0], file=sys.stderr)
         return 2
@@ -94,7 +94,7 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
             await services.db.dispose()
             print("database is up to date")
         case "check":
-            problems = settings.problems_for_run()
+            problems = settings.problems_for_run() + load_data()[1]
             for line in problems:
                 print(line)
             if not problems:

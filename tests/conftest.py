@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,7 @@ class Conversation:
         self.dispatcher = dispatcher
         self.transport = ShellTransport(coordinator=False)
         self._ids = itertools.count(1)
+        self._prefix = uuid.uuid4().hex[:6]
 
     async def __call__(
         self,
@@ -73,7 +75,7 @@ class Conversation:
         msg = Incoming(
             room_id=room,
             sender=user,
-            event_id=EventId(f"$test-{next(self._ids)}"),
+            event_id=EventId(f"$test-{self._prefix}-{next(self._ids)}"),
             body=body,
             sent_at=datetime.now(UTC),
             direct=direct,

@@ -1,0 +1,120 @@
+"""The initiatives directory through chat and the CLI functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handlers.initiatives import export_csv, import_csv
+from tests.conftest import COORDINATOR, MEMBER
+
+DEMO = Path(__file__).resolve().parent.parent / "config" / "demo" / "initiatives.csv"
+HEADER = "name,region,topics,description,contact,website\n"
+
+
+@pytest.fixture
+async def demo(services):
+    result = await import_csv(services, DEMO.read_bytes(), skip_invalid=False)
+    assert not result.errors and result.created >= 30
+    return result
+
+
+async def test_demo_data_covers_all_laender(demo, services) -> None:
+    text = await export_csv(services)
+    from bot.initiative_csv import parse_initiatives_csv
+
+    rows, errors = parse_initiatives_csv(text.encode())
+    assert not errors
+    laender = {services.directory.bundesland_of(row.region) for _, row in rows}
+    assert len(laender - {None}) == 16
+
+
+async def test_import_is_all_or_nothing_with_line_numbers(services) -> None:
+    data = (
+        HEADER
+        + "Gut,Chemnitz,Wasserstoff,ok,,\n"
+        + ",Dresden,H2,kein Name,,\n"
+        + "Schlecht,Leipzig,H2,x,not-a-matrix-id,\n"
+        + "gut,Berlin,H2,doppelt,,\n"
+    ).encode()
+    result = await import_csv(services, data, skip_invalid=False)
+    assert [e.line for e in result.errors] == [3, 4, 5]
+    assert result.created == 0
+    assert await export_csv(services) == HEADER
+    skipped = await import_csv(services, data, skip_invalid=True)
+    assert (skipped.created, len(skipped.errors)) == (1, 3)
+
+
+async def test_import_upserts_by_name_case_insensitively(services) -> None:
+    await import_csv(
+        services, (HEADER + "Netz Ost,Cottbus,Energie,a,,\n").encode(), skip_invalid=False
+    )
+    again = await import_csv(
+        services,
+        (HEADER + "NETZ OST,Cottbus,Energie;Wasserstoff,b,,\n").encode(),
+        skip_invalid=False,
+    )
+    assert (again.created, again.updated) == (0, 1)
+    assert "Energie;Wasserstoff" in await export_csv(services)
+
+
+async def test_bad_encoding_is_rejected(services) -> None:
+    data = (HEADER + "Köln-Initiative,Köln,Chemie,x,,\n").encode("latin-1")
+    result = await import_csv(services, data, skip_invalid=False)
+    assert result.errors and result.created == 0
+
+
+async def test_search_by_topic_region_and_name(demo, chat) -> None:
+    [by_land] = await chat("!initiativen Sachsen")
+    assert "Silicon Saxony" in by_land or "Chemnitz" in by_land or "Dresden" in by_land
+    [by_topic] = await chat("!initiativen hydrogen")
+    assert "Hydrogen Hub Aachen" in by_topic
+    [profile] = await chat("!initiative hydrogen hub aachn")
+    assert profile.splitlines()[0] == "Hydrogen Hub Aachen"
+
+
+async def test_match_lists_up_to_five_with_reasons(demo, chat) -> None:
+    [text] = await chat("!passend Hydrogen Hub Aachen")
+    lines = text.splitlines()[1:]
+    assert 1 <= len(lines) <= 5
+    assert all("Hydrogen Hub Aachen (" not in line for line in lines)
+    assert "Wasserstoff" in lines[0]
+    [english] = await chat("!match hydrogen")
+    assert "Hydrogen" in english
+
+
+async def test_coordinator_adds_and_removes_member_is_refused(chat) -> None:
+    spec = "Neue Runde | Jena, Thüringen | Optik; Fachkräfte | Betriebe aus Jena | @neu:localhost"
+    [refused] = await chat(f"/initiative add {spec}", user=MEMBER)
+    assert "nur Koordinator" in refused
+    [added] = await chat(f"/initiative add {spec}", user=COORDINATOR)
+    assert "angelegt" in added
+    [profile] = await chat("!initiative Neue Runde")
+    assert "Thüringen" in profile and "@neu:localhost" in profile
+    [removed] = await chat("/initiative remove neue runde", user=COORDINATOR)
+    assert "entfernt" in removed
+    [gone] = await chat("!initiative Neue Runde")
+    assert "kenne ich nicht" in gone
+
+
+async def test_add_rejects_bad_input_and_stores_nothing(chat) -> None:
+    [bad_contact] = await chat("/initiative add A | Jena | Optik | d | kontakt", user=COORDINATOR)
+    assert "Matrix-ID" in bad_contact and "nichts gespeichert" in bad_contact
+    [usage] = await chat("/initiative add nur ein Name", user=COORDINATOR)
+    assert usage.startswith("Aufruf: !initiative neu")
+    [gone] = await chat("!initiative A")
+    assert "kenne ich nicht" in gone
+
+
+async def test_contact_edits_own_initiative_only(demo, chat) -> None:
+    owner = "@hydrogen-hub:localhost"
+    [done] = await chat(
+        "!initiative bearbeiten Hydrogen Hub Aachen | themen=Wasserstoff; Brennstoffzellen",
+        user=owner,
+    )
+    assert "aktualisiert" in done
+    [profile] = await chat("!initiative Hydrogen Hub Aachen")
+    assert "Brennstoffzellen" in profile
+    [refused] = await chat("!initiative edit Hydrogen Hub Aachen | topics=Kohle", user=MEMBER)
+    assert "Only the listed contact" in refused or "Nur der eingetragene Kontakt" in refused

@@ -1,0 +1,90 @@
+"""Offerings Q&A through the dispatcher: answers, honest fallback, /faq for coordinators."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import UnansweredQuestion
+from tests.conftest import COORDINATOR, MEMBER
+
+
+async def test_question_gets_answer_with_title_and_link(chat) -> None:
+    [text] = await chat("!frage Wie heißt die Webseite der Servicestelle?")
+    assert "regionale-industrieinitiativen.de" in text.splitlines()[-1]
+
+
+async def test_plain_question_in_direct_chat_needs_no_command(chat) -> None:
+    [text] = await chat("Was ist das Bündnis Zukunft der Industrie?", direct=True)
+    assert "Bündnis" in text
+
+
+async def test_english_question_gets_english_answer(chat) -> None:
+    [text] = await chat("!ask Who commissioned the service centre?")
+    assert "Ministry" in text
+
+
+async def test_leichte_sprache_on_request(chat) -> None:
+    await chat("!sprache einfach")
+    [simple] = await chat("!frage Wer hat die Servicestelle beauftragt?")
+    await chat("!sprache de")
+    [plain] = await chat("!frage Wer hat die Servicestelle beauftragt?")
+    assert simple != plain
+
+
+async def test_out_of_scope_is_admitted_and_stored_without_user(chat, services) -> None:
+    [text] = await chat("!frage Wann fährt der nächste Zug nach Hamburg?")
+    assert "weiß ich leider nicht" in text
+    async with services.db.sessions() as session:
+        rows = list(await session.scalars(select(UnansweredQuestion)))
+    assert [r.text for r in rows] == ["Wann fährt der nächste Zug nach Hamburg?"]
+    assert MEMBER not in repr(vars(rows[0]))
+
+
+async def test_coordinator_answers_open_question_and_it_is_used_at_once(chat, services) -> None:
+    await chat("!frage Gibt es einen Newsletter der Servicestelle?")
+    await chat("!frage Gibt es einen Newsletter?", user=MEMBER)
+    [listing] = await chat("!faq unbeantwortet", user=COORDINATOR)
+    line = next(line for line in listing.splitlines() if "Newsletter" in line)
+    number = line.split()[0].lstrip("#")
+    assert "(2×)" in line
+    [saved] = await chat(f"!faq antwort {number} Ja, monatlich per E-Mail.", user=COORDINATOR)
+    assert "beantwortet" in saved
+    [answer] = await chat("!frage Gibt es einen Newsletter der Servicestelle?")
+    assert "monatlich per E-Mail" in answer
+    [after] = await chat("!faq unanswered", user=COORDINATOR)
+    assert "Newsletter" not in after
+
+
+async def test_faq_answer_survives_restart(chat, settings) -> None:
+    from bot.app import build_dispatcher, build_services
+    from tests.conftest import Conversation
+
+    await chat("!frage Wo parke ich beim Netzwerktreffen?")
+    [listing] = await chat("!faq unanswered", user=COORDINATOR)
+    number = listing.splitlines()[1].split()[0].lstrip("#")
+    await chat(f"!faq answer {number} Parkplätze gibt es am Bahnhof.", user=COORDINATOR)
+    fresh = await build_services(settings)
+    try:
+        [answer] = await Conversation(build_dispatcher(fresh, flood=False))(
+            "!frage Wo parke ich beim Netzwerktreffen?"
+        )
+    finally:
+        await fresh.db.dispose()
+    assert "Bahnhof" in answer
+
+
+async def test_faq_is_for_coordinators_only(chat) -> None:
+    [text] = await chat("!faq unanswered", user=MEMBER)
+    assert "nur Koordinator" in text
+
+
+async def test_faq_answer_with_unknown_number(chat) -> None:
+    [text] = await chat("!faq answer 999 Text", user=COORDINATOR)
+    assert "999" in text
+
+
+async def test_offerings_overview(chat) -> None:
+    [text] = await chat("!angebote")
+    assert "Webinar" in text and "!frage" in text
+    [english] = await chat("!offerings")
+    assert "!ask" in english
