@@ -261,3 +261,32 @@ async def import_csv(services: Services, data: bytes, *, skip_invalid: bool) -> 
 async def export_csv(services: Services) -> str:
     async with services.db.sessions() as session:
         return write_initiatives_csv(to_row(i) for i in await all_initiatives(session))
+
+
+def on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("an", "on", "ein", "ja", "yes"):
+        return True
+    if value in ("aus", "off", "nein", "no"):
+        return False
+    raise ValueError(text)
+
+
+@router.command(
+    "vorstellen",
+    "intros",
+    help={
+        "de": "wöchentliche Vorstellung Ihrer Initiative an passende andere: an oder aus",
+        "en": "weekly introductions of your initiative to similar ones: on or off",
+        "de-simple": "Vorstellung an andere Initiativen: an oder aus",
+    },
+    args=(Arg("enabled", "an|aus", on_off),),
+)
+async def intros(ctx: Context, enabled: bool) -> None:
+    mine = [i for i in await all_initiatives(ctx.session) if i.contact == ctx.sender]
+    if not mine:
+        raise UserError(ctx.t("intros.no_initiative"))
+    for initiative in mine:
+        initiative.intros_enabled = enabled
+    names = ", ".join(i.name for i in mine)
+    ctx.reply(ctx.t("intros.on" if enabled else "intros.off", names=names))

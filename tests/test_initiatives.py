@@ -118,3 +118,36 @@ async def test_contact_edits_own_initiative_only(demo, chat) -> None:
     assert "Brennstoffzellen" in profile
     [refused] = await chat("!initiative edit Hydrogen Hub Aachen | topics=Kohle", user=MEMBER)
     assert "Only the listed contact" in refused or "Nur der eingetragene Kontakt" in refused
+
+
+async def test_introductions_pair_strong_overlaps_once(demo, services) -> None:
+    from bot.intros import introduction_round
+    from bot.shell import ShellTransport
+    from bot.types import RoomId
+
+    transport = ShellTransport(coordinator=False)
+    rooms = [RoomId("!news"), RoomId("!lobby")]
+    first = await introduction_round(services, transport, rooms)
+    assert 1 <= first <= 2
+    posts = [reply for _, reply in transport.sent]
+    assert len(posts) == first * 2
+    assert all(len(p.mentions) == 2 and all(m in p.text for m in p.mentions) for p in posts)
+    seen = {p.text for p in posts}
+    await introduction_round(services, transport, rooms)
+    later = [reply.text for _, reply in transport.sent[len(posts) :]]
+    assert not seen & set(later)  # a pair is never introduced twice
+
+
+async def test_contact_opts_out_of_introductions(demo, chat, services) -> None:
+    from bot.intros import introduction_round
+    from bot.shell import ShellTransport
+
+    owner = "@hydrogen-hub:localhost"
+    [off] = await chat("!vorstellen aus", user=owner)
+    assert "Hydrogen Hub Aachen" in off
+    transport = ShellTransport(coordinator=False)
+    for _ in range(10):
+        await introduction_round(services, transport, ["!news"])
+    assert all(owner not in reply.mentions for _, reply in transport.sent)
+    [nothing] = await chat("!intros on", user=MEMBER)
+    assert "not listed" in nothing or "keiner Initiative" in nothing

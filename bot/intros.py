@@ -1,0 +1,94 @@
+"""Weekly introductions: pairs of initiatives with strong topic overlap, never repeated."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from html import escape
+
+from sqlalchemy import select
+
+from bot.context import Services
+from bot.matching import Hit, Matcher
+from bot.types import Reply, RoomId, Transport, UserId
+from storage.initiatives import all_initiatives
+from storage.models import Initiative, Introduction
+
+log = logging.getLogger(__name__)
+
+MIN_SCORE = 0.35  # "strong overlap": shared topics and a clearly similar profile
+PAIRS_PER_ROUND = 2
+
+
+@dataclass(frozen=True)
+class Pair:
+    first: Initiative
+    second: Initiative
+    hit: Hit
+
+
+def choose_pairs(
+    candidates: list[Initiative],
+    matcher: Matcher,
+    introduced: set[frozenset[int]],
+    limit: int = PAIRS_PER_ROUND,
+) -> list[Pair]:
+    """The strongest new pairs, each initiative at most once per round."""
+    by_name = {i.name: i for i in candidates}
+    scored: list[Pair] = []
+    for initiative in candidates:
+        for hit in matcher.similar(initiative.name, k=5):
+            other = by_name.get(hit.name)
+            if other is None or not hit.shared or hit.score < MIN_SCORE:
+                continue
+            if frozenset((initiative.id, other.id)) in introduced or other.id < initiative.id:
+                continue
+            scored.append(Pair(initiative, other, hit))
+    scored.sort(key=lambda p: -p.hit.score)
+    chosen: list[Pair] = []
+    used: set[int] = set()
+    for pair in scored:
+        if pair.first.id in used or pair.second.id in used:
+            continue
+        chosen.append(pair)
+        used |= {pair.first.id, pair.second.id}
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+async def introduction_round(services: Services, transport: Transport, rooms: list[RoomId]) -> int:
+    """Post this week's introductions to the announcement rooms; returns how many pairs."""
+    async with services.db.session() as session:
+        candidates = [i for i in await all_initiatives(session) if i.intros_enabled and i.contact]
+        introduced = {
+            frozenset((row.first_id, row.second_id))
+            for row in await session.scalars(select(Introduction))
+        }
+        pairs = choose_pairs(candidates, services.directory.matcher, introduced)
+        for pair in pairs:
+            session.add(Introduction(first_id=pair.first.id, second_id=pair.second.id))
+    for pair in pairs:
+        reply = _compose(services, pair)
+        for room in rooms:
+            txn = f"intro-{pair.first.id}-{pair.second.id}-{room}"
+            await transport.send(room, reply, txn_id=txn)
+    log.info("introduction round: %d pair(s)", len(pairs))
+    return len(pairs)
+
+
+def _compose(services: Services, pair: Pair) -> Reply:
+    lang = services.settings.language
+    values = {
+        "first": pair.first.name,
+        "first_region": pair.first.region,
+        "first_contact": pair.first.contact,
+        "second": pair.second.name,
+        "second_region": pair.second.region,
+        "second_contact": pair.second.contact,
+        "why": pair.hit.explain(lang),
+    }
+    text = services.texts.get("intros.post", lang, **values)
+    html = services.texts.get("intros.post", lang, **{k: escape(str(v)) for k, v in values.items()})
+    mentions = tuple(UserId(c) for c in (pair.first.contact, pair.second.contact) if c)
+    return Reply(text, html.replace("\n", "<br>"), mentions=mentions)
