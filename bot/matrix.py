@@ -21,6 +21,7 @@ from nio import (
     MegolmEvent,
     ReactionEvent,
     RedactionEvent,
+    RoomMemberEvent,
     RoomMessagesError,
     RoomMessageText,
     RoomResolveAliasResponse,
@@ -121,6 +122,17 @@ class MatrixTransport:
         ]
         return max(levels, default=0)
 
+    async def joined_members(self, rooms: list[RoomId]) -> int | None:
+        """Distinct joined members of `rooms` other than the bot (None if none is known)."""
+        known = [room for room_id in rooms if (room := self.client.rooms.get(room_id))]
+        if not known:
+            return None
+        members = {
+            user_id for room in known for user_id, user in room.users.items() if not user.invited
+        }
+        members.discard(self.client.user_id)
+        return len(members)
+
     async def _send(
         self, room_id: RoomId, kind: str, content: dict[str, Any], txn_id: str | None
     ) -> EventId | None:
@@ -195,6 +207,7 @@ class MatrixBot:
         )
         self.transport = MatrixTransport(self.client, [])
         self.last_sync = 0.0  # monotonic time of the last completed sync
+        self.ready = asyncio.Event()  # set once the first sync joined the announcement rooms
         self._warned_undecryptable: set[tuple[RoomId, UserId]] = set()
         self._direct_rooms: set[RoomId] = set()
 
@@ -303,6 +316,7 @@ class MatrixBot:
             if full_state:
                 await self.join_announcement_rooms()
                 full_state = False
+                self.ready.set()
             await self._handle_batch(resp, answer=not first)
             first = False
             since = resp.next_batch
@@ -328,7 +342,10 @@ class MatrixBot:
         tasks = []
         for room_id, info in resp.rooms.join.items():
             events = list(info.timeline.events)
-            if info.timeline.limited and answer and info.timeline.prev_batch:
+            since_join = _after_own_join(events, self.user_id)
+            if since_join is not None:
+                events = since_join  # what was said before the bot joined is not for it
+            elif info.timeline.limited and answer and info.timeline.prev_batch:
                 events = await self._backfill(room_id, info.timeline.prev_batch) + events
             if answer and events:
                 tasks.append(self._handle_room(RoomId(room_id), events))
@@ -475,6 +492,20 @@ class MatrixBot:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _after_own_join(events: list[Any], user_id: str) -> list[Any] | None:
+    """The events after the bot's own join, or None when it did not join in this batch."""
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if (
+            isinstance(event, RoomMemberEvent)
+            and event.state_key == user_id
+            and event.membership == "join"
+            and event.prev_membership != "join"
+        ):
+            return events[index + 1 :]
+    return None
 
 
 def _sent_at(event: Any) -> datetime:

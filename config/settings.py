@@ -67,8 +67,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     intro_schedule: str = "0 9 * * mon"
-    flood_burst: int = Field(default=20, ge=1)
-    flood_per_minute: int = Field(default=30, ge=1)
+    flood_burst: int = Field(default=60, ge=1)
+    flood_per_minute: int = Field(default=120, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("coordinators", "announcement_rooms", "invite_allowlist", mode="before")
