@@ -10,6 +10,8 @@ against it) and on the distance to the runner-up: a wrong confident answer is wo
 from __future__ import annotations
 
 import math
+import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,17 +22,19 @@ import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.text import Analyzer, detect_language
+from bot.text import Analyzer, detect_language, fold
 
 LANGUAGES = ("de", "en", "de-simple")
 
 # Field weights: what an entry is about counts more than the wording of its answer.
-_TITLE, _QUESTIONS, _KEYWORDS, _ANSWER = 3.0, 2.0, 2.0, 0.5
-_K1, _B = 1.2, 0.5
+_TITLE, _QUESTIONS, _KEYWORDS, _ANSWER = 3.0, 2.0, 2.0, 0.3
+_K1, _B = 5.0, 0.5  # a high k1: where a term appears counts more than that it does
 # Confidence calibration (share of the question covered by an entry, see _coverage).
-CONFIDENT = 0.62  # at least this much covered: answer
-SUGGEST = 0.4  # at least this much covered: "Did you mean ...?"
-MARGIN = 0.8  # runner-up scoring above this share of the best: ask instead of answering
+CONFIDENT = 0.55  # at least this much covered: answer
+SUGGEST = 0.35  # at least this much covered: "Did you mean ...?"
+MARGIN = 0.95  # runner-up scoring above this share of the best: ask instead of answering
+_LOWERCASE_UNKNOWN = 0.5  # weight of an unknown lowercase word in a capitalised German text
+_LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zäöüß][\w-]*")
 _ANSWER_ONLY = 0.6  # a term found only in an answer counts this much towards coverage
 _MAX_SUGGESTIONS = 3
 _SIMILAR = 0.5
@@ -100,9 +104,9 @@ def _entry(data: Any, where: str, problems: list[str]) -> Entry | None:
         isinstance(link, str) and link.startswith(("http://", "https://"))
     ):
         problems.append(f"{where}: link is not an http(s) address")
-    if len(problems) > before or title is None or answer is None:
+    if title is None or answer is None or questions is None or keywords is None:
         return None
-    if questions is None or keywords is None:
+    if len(problems) > before:
         return None
     return Entry(entry_id.strip(), title, answer, questions, keywords, link)
 
@@ -128,9 +132,8 @@ def load_knowledge(folder: Path) -> tuple[list[Entry], list[str]]:
             if entry is None:
                 continue
             if entry.id in seen:
-                problems.append(
-                    f"{path}: entry {number} (id {entry.id}): duplicate id, also in {seen[entry.id]}"
-                )
+                where = f"{path}: entry {number} (id {entry.id})"
+                problems.append(f"{where}: duplicate id, also in {seen[entry.id]}")
                 continue
             seen[entry.id] = str(path)
             entries.append(entry)
@@ -182,11 +185,11 @@ class KnowledgeIndex:
         frequencies: Counter[str] = Counter()
         strong: set[str] = set()
         for weight, texts in weighted:
-            for text in texts:
-                for term in self._analyzer.index_terms(text):
-                    frequencies[term] += weight
-                    if weight > _ANSWER:
-                        strong.add(term)
+            counts = Counter(term for text in texts for term in self._analyzer.index_terms(text))
+            for term, count in counts.items():
+                frequencies[term] += weight * count
+            if weight > _ANSWER:
+                strong.update(counts)
         position = self._positions.get(entry.id)
         if position is None:
             self._positions[entry.id] = len(self._entries)
@@ -206,13 +209,17 @@ class KnowledgeIndex:
         for doc in self._docs:
             frequency.update(doc.keys())
         self._idf = {term: self._idf_of(df, count) for term, df in frequency.items()}
-        self._unknown_idf = self._idf_of(0, count)
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        self._unknown_idf = self._idf_of(0, count)  # a word the knowledge base never uses
+        # Postings as flat arrays: quick to scan and invisible to the garbage collector.
+        self._postings: dict[str, tuple[array[int], array[float]]] = {}
         for position, doc in enumerate(self._docs):
             norm = _K1 * (1 - _B + _B * lengths[position] / average)
             for term, tf in doc.items():
-                weight = self._idf[term] * tf * (_K1 + 1) / (tf + norm)
-                self._postings.setdefault(term, []).append((position, weight))
+                posting = self._postings.get(term)
+                if posting is None:
+                    posting = self._postings[term] = (array("i"), array("d"))
+                posting[0].append(position)
+                posting[1].append(self._idf[term] * tf * (_K1 + 1) / (tf + norm))
         by_start: dict[tuple[str, int], list[str]] = {}
         for term in self._idf:
             by_start.setdefault((term[0], len(term)), []).append(term)
@@ -252,29 +259,44 @@ class KnowledgeIndex:
             self._corrections[term] = corrected
         return corrected
 
-    def _query(self, question: str) -> list[tuple[str, str | None]]:
-        """Distinct query terms with the indexed term each stands for (None: unknown)."""
-        terms = self._analyzer.terms(question, detect_language(question))
-        return [(term, self._correct(term)) for term in dict.fromkeys(terms)]
+    def _query(self, question: str) -> list[tuple[str | None, float]]:
+        """Distinct query terms as (indexed term or None when unknown, weight)."""
+        lang = detect_language(question)
+        # German capitalises nouns: in a text that uses capitals, an unknown lowercase word is
+        # most likely a verb or adjective and says less about the topic than an unknown noun.
+        lowercase = (
+            {fold(word) for word in _LOWERCASE_WORD.findall(question)}
+            if lang == "de" and question != question.lower()
+            else set()
+        )
+        query = []
+        for term in dict.fromkeys(self._analyzer.terms(question, lang)):
+            indexed = self._correct(term)
+            if indexed is not None:
+                query.append((indexed, self._idf[indexed]))
+            elif any(word.startswith(term) for word in lowercase):
+                query.append((None, self._unknown_idf * _LOWERCASE_UNKNOWN))
+            else:
+                query.append((None, self._unknown_idf))
+        return query
 
-    def _weight(self, term: str | None) -> float:
-        return self._unknown_idf if term is None else self._idf[term]
-
-    def _coverage(self, position: int, query: list[tuple[str, str | None]]) -> float:
+    def _coverage(self, position: int, query: list[tuple[str | None, float]]) -> float:
+        """The idf-weighted share of the question an entry covers."""
         doc, strong = self._docs[position], self._strong[position]
         total = covered = 0.0
-        for _, term in query:
-            weight = self._weight(term)
+        for term, weight in query:
             total += weight
             if term is not None and term in doc:
                 covered += weight if term in strong else weight * _ANSWER_ONLY
         return covered / total if total else 0.0
 
-    def _rank(self, query: list[tuple[str, str | None]]) -> list[tuple[float, int]]:
+    def _rank(self, query: list[tuple[str | None, float]]) -> list[tuple[float, int]]:
         scores: dict[int, float] = {}
-        for term in {term for _, term in query if term is not None}:
-            for position, weight in self._postings.get(term, ()):
-                scores[position] = scores.get(position, 0.0) + weight
+        for term, _ in query:
+            posting = self._postings.get(term) if term is not None else None
+            if posting is not None:
+                for position, weight in zip(*posting, strict=True):
+                    scores[position] = scores.get(position, 0.0) + weight
         return sorted(((score, position) for position, score in scores.items()), reverse=True)
 
     def search(self, question: str) -> Match:
@@ -298,13 +320,23 @@ class KnowledgeIndex:
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two questions are about the same thing (idf-weighted term overlap)."""
-        first = {term or word for word, term in self._query(a)}
-        second = {term or word for word, term in self._query(b)}
+        first, second = self._signature(a), self._signature(b)
         if not first or not second:
-            return bool(first == second and a.strip().casefold() == b.strip().casefold())
-        shared = sum(self._weight(term if term in self._idf else None) for term in first & second)
-        union = sum(self._weight(term if term in self._idf else None) for term in first | second)
+            return fold(a).strip() == fold(b).strip()
+        shared = sum(first[term] for term in first.keys() & second.keys())
+        union = sum({**first, **second}.values())
         return shared / union >= _SIMILAR
+
+    def _signature(self, question: str) -> dict[str, float]:
+        """Terms of a question with their weights; unknown words stand for themselves."""
+        signature = {}
+        for term in self._analyzer.terms(question):
+            indexed = self._correct(term)
+            if indexed is None:
+                signature[term] = self._unknown_idf
+            else:
+                signature[indexed] = self._idf[indexed]
+        return signature
 
     def get(self, entry_id: str) -> Entry | None:
         position = self._positions.get(entry_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,13 +23,29 @@ Lang = Literal["de", "en", "de-simple"]
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _FUGEN = ("s", "es", "n", "en", "e", "er")
+_INFLECTIONS = ("e", "en", "n", "er", "ern", "es", "s")
+_VERB_ENDINGS = (("iert", "i"), ("ert", ""), ("est", ""), ("et", ""), ("st", ""), ("t", ""))
 _MIN_PART = 4  # a final compound part
 _MIN_HEAD = 5  # any other compound part
 _MIN_COMPOUND = 8
+_MAX_COMPOUND = 40  # longer words are not German compounds but noise
 _MAX_CACHE = 50_000
 
 _Unit = tuple[str, str, str]  # a word, its German stem, its English stem
 _Pick = Callable[[_Unit], tuple[str, ...]]
+_Phrase = tuple[tuple[frozenset[str], ...], str]  # forms per position, canonical term
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """One analysed word: its forms, what it matches and the phrases that may start with it."""
+
+    unit: _Unit
+    variants: frozenset[str]
+    phrases: tuple[_Phrase, ...]  # phrases of two or more words
+    fixed: bool  # a stopword or a synonym: its terms do not depend on the language
+    indexed: tuple[str, ...]  # its terms on its own, for indexing
+
 
 GERMAN_STOPWORDS = frozenset(
     """
@@ -47,7 +64,9 @@ GERMAN_STOPWORDS = frozenset(
     weiss weil welche welchem welchen welcher welches wem wen wenn wer werde werden wie wieder
     will wir wird wissen wo woher wohin wollen wuerde wuerden zu zum zur meinen meinem meiner
     unserer unseren unserem euren eurem eurer deinen deinem deiner naechste naechsten naechster
-    passiert passieren geht gehts gehen heute gestern hoch bekomme bekommen bekommt worum
+    passiert passieren geht gehts gehen heute gestern hoch bekomme bekommen bekommt worum gab
+    gabs habt hast seid funktioniert funktionieren funktioniere klappt klappen laeuft laufen
+    finde finden findet heraus zwischen lange wann
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -57,7 +76,7 @@ ENGLISH_STOPWORDS = frozenset(
     much my need no not of on or our please say show so some tell than thanks thank that the
     their them then there these they this those to us want was we were what when where which
     who whom why will with would yes you your explain each other happen happens happened done
-    make made think really
+    make made think really run runs work works find
     """.split()
 )
 STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS
@@ -81,6 +100,8 @@ _ENGLISH_CUES = frozenset(
 def fold(text: str) -> str:
     """Lowercase, fold German umlauts and ß to their two-letter forms, strip other accents."""
     text = text.lower().translate(_UMLAUTS)
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -134,35 +155,31 @@ class Analyzer:
         self._english = snowballstemmer.stemmer("english")
         self._stems: dict[str, _Unit] = {}
         self._splits: dict[str, tuple[str, ...]] = {}
+        self._units_cache: dict[str, _Unit] = {}
+        self._tokens: dict[str, tuple[_Word, ...]] = {}
         self._parts: set[str] = set()
-        self._part_stems: set[str] = set()
         self._known: set[str] = set()
         # first form of a phrase -> [(forms per position, canonical term)]
-        self._phrases: dict[str, list[tuple[tuple[frozenset[str], ...], str]]] = {}
+        self._phrases: dict[str, list[_Phrase]] = {}
         self._single: dict[str, str] = {}
+        words: set[str] = set()
         for text in vocabulary:
-            self._learn(text)
+            words.update(_words(text))
         for group in synonyms:
             for phrase in group:
-                self._learn(phrase)
+                words.update(_words(phrase))
+        for word in words - STOPWORDS:
+            self._known.update(self._forms(word)[1:])
+            if len(word) >= _MIN_PART:
+                self._parts.add(word)
         for group in synonyms:
             self._add_group(group)
-
-    def _learn(self, text: str) -> None:
-        for word in _words(text):
-            if word in STOPWORDS:
-                continue
-            raw, german, english = self._forms(word)
-            self._known.update((german, english))
-            if len(word) >= _MIN_PART:
-                self._parts.add(raw)
-                self._part_stems.add(german)
 
     def _add_group(self, group: list[str]) -> None:
         patterns = []
         for phrase in group:
-            units = [self._forms(word) for word in _words(phrase) if word not in STOPWORDS]
-            if units:
+            units = [self._forms(word) for word in _words(phrase)]
+            if len(units) > 1 or (units and units[0][0] not in STOPWORDS):
                 patterns.append(tuple(self._variants(unit) for unit in units))
         if not patterns:
             return
@@ -198,9 +215,13 @@ class Analyzer:
         return any(form in self._single for form in self._variants(self._forms(word)))
 
     def _is_part(self, part: str, final: bool) -> bool:
-        if part in STOPWORDS or len(part) < _MIN_PART:
+        if part in STOPWORDS or len(part) < (_MIN_PART if final else _MIN_HEAD):
             return False
-        return part in self._parts or (final and self._forms(part)[1] in self._part_stems)
+        if part in self._parts:
+            return True
+        return final and any(
+            part.endswith(ending) and part[: -len(ending)] in self._parts for ending in _INFLECTIONS
+        )
 
     def _split(self, word: str) -> tuple[str, ...]:
         """Split a compound into known parts (fewest parts wins); the word itself if none."""
@@ -208,7 +229,7 @@ class Analyzer:
         if cached is not None:
             return cached
         result: tuple[str, ...] = (word,)
-        if len(word) >= _MIN_COMPOUND and not self.is_synonym(word):
+        if _MIN_COMPOUND <= len(word) <= _MAX_COMPOUND and not self.is_synonym(word):
             best = self._best_split(word)
             if best is not None and len(best) > 1:
                 result = best
@@ -243,42 +264,85 @@ class Analyzer:
                     return piece[: -len(linker)]
         return None
 
-    def _units(self, text: str) -> list[_Unit]:
-        units = []
+    def _units(self, text: str) -> list[_Word]:
+        units: list[_Word] = []
         for token in _TOKEN.findall(fold(text)):
-            if "-" in token:
-                joined = token.replace("-", "")
-                parts = self._split(joined)
-                if len(parts) == 1 and joined not in self._parts:
-                    parts = tuple(p for piece in token.split("-") for p in self._split(piece))
-            else:
-                parts = self._split(token)
-            for part in parts:
-                if part in STOPWORDS or (len(part) == 1 and not part.isdigit()):
-                    continue
-                units.append(self._forms(part))
+            words = self._tokens.get(token)
+            if words is None:
+                words = tuple(self._word(part) for part in self._token_parts(token))
+                if len(self._tokens) < _MAX_CACHE:
+                    self._tokens[token] = words
+            units.extend(words)
         return units
 
-    def _map(self, units: list[_Unit], pick: _Pick) -> list[str]:
+    def _token_parts(self, token: str) -> list[str]:
+        """The words a token stands for: compounds split, hyphenated words joined or split."""
+        if "-" in token:
+            joined = token.replace("-", "")
+            parts = self._split(joined)
+            if len(parts) == 1 and joined not in self._parts:
+                parts = tuple(p for piece in token.split("-") for p in self._split(piece))
+        else:
+            parts = self._split(token)
+        return [part for part in parts if len(part) > 1 or part.isdigit()]
+
+    def _word(self, part: str) -> _Word:
+        unit = self._unit(part)
+        variants = self._variants(unit)
+        phrases = tuple(
+            phrase
+            for form in variants
+            for phrase in self._phrases.get(form, ())
+            if len(phrase[0]) > 1
+        )
+        canonical = next((self._single[form] for form in variants if form in self._single), None)
+        if part in STOPWORDS:
+            return _Word(unit, variants, phrases, True, ())
+        if canonical is not None:
+            return _Word(unit, variants, phrases, True, (canonical,))
+        return _Word(unit, variants, phrases, False, tuple(dict.fromkeys(unit[1:])))
+
+    def _unit(self, word: str) -> _Unit:
+        """The word's forms, with a verb ending the German stemmer keeps ("unterstützt",
+        "organisiert") taken off when that gives a known stem ("unterstütz", "organisi")."""
+        unit = self._units_cache.get(word)
+        if unit is None:
+            raw, german, english = unit = self._forms(word)
+            if german not in self._known:
+                for ending, replacement in _VERB_ENDINGS:
+                    base = german[: -len(ending)] + replacement
+                    if german.endswith(ending) and len(base) >= _MIN_PART and base in self._known:
+                        unit = (raw, base, english)
+                        break
+            if len(self._units_cache) < _MAX_CACHE:
+                self._units_cache[word] = unit
+        return unit
+
+    def _map(self, words: list[_Word], pick: _Pick | None) -> list[str]:
+        """Terms of a word sequence: phrases first (longest wins), then single words, each
+        mapped to its synonym group or, if it has none, to `pick(unit)` (None: indexing)."""
         terms: list[str] = []
         position = 0
-        while position < len(units):
+        while position < len(words):
+            word = words[position]
             length, canonical = 0, ""
-            for form in self._variants(units[position]):
-                for pattern, term in self._phrases.get(form, ()):
-                    end = position + len(pattern)
-                    if len(pattern) > length and end <= len(units):
-                        if all(
-                            self._variants(units[position + offset]) & pattern[offset]
-                            for offset in range(1, len(pattern))
-                        ):
-                            length, canonical = len(pattern), term
+            for pattern, term in word.phrases:
+                end = position + len(pattern)
+                if len(pattern) > length and end <= len(words):
+                    if all(
+                        words[position + offset].variants & pattern[offset]
+                        for offset in range(1, len(pattern))
+                    ):
+                        length, canonical = len(pattern), term
             if length:
                 terms.append(canonical)
                 position += length
+                continue
+            if pick is None or word.fixed:
+                terms.extend(word.indexed)
             else:
-                terms.extend(pick(units[position]))
-                position += 1
+                terms.extend(pick(word.unit))
+            position += 1
         return terms
 
     def terms(self, text: str, lang: Lang | None = None) -> list[str]:
@@ -296,8 +360,4 @@ class Analyzer:
     def index_terms(self, text: str) -> list[str]:
         """Terms for indexing: both the German and the English stem of every word, so that
         a query matches whichever language it is stemmed in."""
-
-        def pick(unit: _Unit) -> tuple[str, ...]:
-            return (unit[1],) if unit[1] == unit[2] else (unit[1], unit[2])
-
-        return self._map(self._units(text), pick)
+        return self._map(self._units(text), None)

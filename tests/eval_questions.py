@@ -83,8 +83,7 @@ def main() -> None:
             scope = [scope[0] + right, scope[1] + suggested, scope[2] + count]
     if scope[2]:
         print(
-            f"{'in scope':<12}{scope[0] / scope[2]:>8.0%}{scope[1] / scope[2]:>11.0%}"
-            f"{scope[2]:>7}"
+            f"{'in scope':<12}{scope[0] / scope[2]:>8.0%}{scope[1] / scope[2]:>11.0%}{scope[2]:>7}"
         )
     if args.failures and failures:
         print("failures:")

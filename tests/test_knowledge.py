@@ -1,0 +1,156 @@
+"""The offerings knowledge base: loading, answering, falling back honestly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import (
+    Entry,
+    KnowledgeIndex,
+    entry_from_answer,
+    knowledge_vocabulary,
+    load_knowledge,
+)
+from bot.text import Analyzer, load_synonyms
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = """
+- id: wasserstoff
+  title: {de: Wasserstoff-Netzwerk, en: Hydrogen network, de-simple: Wasser-stoff}
+  answer: {de: Es gibt ein Netzwerk., en: There is a network., de-simple: Es gibt ein Netz-werk.}
+  questions: ["Gibt es ein Netzwerk zu Wasserstoff?"]
+  keywords: [H2, Elektrolyse]
+  link: https://example.org/h2
+"""
+BAD = """
+- id: no-english
+  title: {de: Titel, de-simple: Titel}
+  answer: {de: A, en: B, de-simple: C}
+- just a string
+- id: bad-link
+  title: {de: T, en: T, de-simple: T}
+  answer: {de: A, en: B, de-simple: C}
+  link: not-a-link
+- id: wasserstoff
+  title: {de: T, en: T, de-simple: T}
+  answer: {de: A, en: B, de-simple: C}
+"""
+
+
+def test_load_knowledge_skips_bad_entries_and_names_them(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(BAD, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text("- [unclosed", encoding="utf-8")
+    entries, problems = load_knowledge(tmp_path)
+    assert [entry.id for entry in entries] == ["wasserstoff"]
+    assert entries[0].keywords == ("H2", "Elektrolyse")
+    assert entries[0].link == "https://example.org/h2"
+    b = tmp_path / "b.yaml"
+    assert f"{b}: entry 1 (id no-english): title.en missing" in problems
+    assert f"{b}: entry 2: not a mapping" in problems
+    assert f"{b}: entry 3 (id bad-link): link is not an http(s) address" in problems
+    assert any(p.startswith(f"{b}: entry 4 (id wasserstoff): duplicate id") for p in problems)
+    assert any(p.startswith(f"{tmp_path / 'c.yaml'}: cannot read") for p in problems)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> KnowledgeIndex:
+    entries, problems = load_knowledge(ROOT / "config" / "knowledge")
+    assert entries and not problems
+    analyzer = Analyzer(
+        load_synonyms(ROOT / "config" / "synonyms.yaml"), knowledge_vocabulary(entries)
+    )
+    return KnowledgeIndex(entries, analyzer)
+
+
+def answer_id(index: KnowledgeIndex, question: str) -> str | None:
+    match = index.search(question)
+    return match.entry.id if match.entry else None
+
+
+def test_plain_german_question(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Gibt es einen Wettbewerb für Industrieinitiativen?") == "wettbewerb"
+
+
+def test_english_question_finds_german_entry(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Who is on the advisory board?") == "fachbeirat"
+    assert answer_id(shipped, "Was there a hydrogen meeting?") == "wasserstoff-treffen"
+
+
+def test_typos_and_short_questions(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Gibt es einen Abschlusbericht?") == "berichte"
+    assert answer_id(shipped, "wasserstof?") == "wasserstoff-treffen"
+    assert answer_id(shipped, "bzdi??") == "bzdi"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wie ist das Wetter in der Region?",
+        "Wann fährt der nächste Zug nach Berlin?",
+        "Hast du ein Rezept für Lasagne?",
+        "Welche Förderprogramme hat das Landwirtschaftsministerium?",
+        "Who won the football match yesterday?",
+        "",
+        "???",
+        "x" * 5000,
+        "ä" * 5000,
+        "Wasserstoff" * 10_000,
+        "\x00\n\t🙂",
+    ],
+)
+def test_out_of_scope_falls_back(shipped: KnowledgeIndex, question: str) -> None:
+    match = shipped.search(question)
+    assert match.entry is None
+
+
+def test_suggestions_when_not_confident() -> None:
+    analyzer = Analyzer([])
+    entries = [
+        entry_from_answer("webinar-a", "Webinar zur Förderung", "A"),
+        entry_from_answer("webinar-b", "Webinar zur Ausbildung", "B"),
+    ]
+    match = KnowledgeIndex(entries, analyzer).search("Webinar")
+    assert match.entry is None
+    assert {entry.id for entry in match.suggestions} == {"webinar-a", "webinar-b"}
+
+
+def test_added_entry_is_found_at_once() -> None:
+    entries, _ = load_knowledge(ROOT / "config" / "knowledge")
+    synonyms = load_synonyms(ROOT / "config" / "synonyms.yaml")
+    index = KnowledgeIndex(entries, Analyzer(synonyms, knowledge_vocabulary(entries)))
+    assert index.search("Wo kann ich in Kassel parken?").entry is None
+    question = "Wo parke ich beim Netzwerktreffen in Kassel?"
+    entry = entry_from_answer("faq-parken", question, "Parkplätze gibt es am Bahnhof.")
+    index.add(entry)
+    assert index.search("wo kann ich in kassel parken?").entry == entry
+    assert index.search("Wer sitzt im Fachbeirat?").entry is not None
+
+
+def test_add_replaces_an_entry_with_the_same_id() -> None:
+    index = KnowledgeIndex([entry_from_answer("x", "Gibt es Kaffee?", "Ja.")], Analyzer([]))
+    index.add(entry_from_answer("x", "Gibt es Tee?", "Nein."))
+    match = index.search("Tee?")
+    assert match.entry is not None and match.entry.answer["de"] == "Nein."
+    assert index.search("Kaffee?").entry is None
+
+
+def test_similar_groups_questions_about_the_same_thing(shipped: KnowledgeIndex) -> None:
+    assert shipped.similar("Gibt es Parkplätze in Kassel?", "Parkplätze Kassel??")
+    assert shipped.similar("Wo parke ich in Kassel?", "wo kann man in Kassel parken")
+    assert not shipped.similar("Gibt es Parkplätze in Kassel?", "Wie ist das Wetter in Bonn?")
+
+
+def test_entry_from_answer_uses_the_text_for_all_languages() -> None:
+    entry = entry_from_answer("faq-1", "Frage?", "Antwort.")
+    assert entry == Entry(
+        "faq-1",
+        {"de": "Frage?", "en": "Frage?", "de-simple": "Frage?"},
+        {"de": "Antwort.", "en": "Antwort.", "de-simple": "Antwort."},
+        ("Frage?",),
+        (),
+        None,
+    )

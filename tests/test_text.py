@@ -1,0 +1,95 @@
+"""Text analysis: what makes differently written questions mean the same thing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.text import Analyzer, detect_language, fold, load_synonyms
+
+ROOT = Path(__file__).resolve().parent.parent
+SYNONYMS = [
+    ["Wasserstoff", "H2", "hydrogen"],
+    ["Azubis", "Auszubildende", "apprentices"],
+    ["Industrie 4.0", "Digitalisierung", "digitalisation"],
+    ["Servicestelle", "service centre"],
+]
+VOCABULARY = ["Das Netzwerk trifft sich.", "Wir fördern Initiativen der Industrie."]
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer(SYNONYMS, VOCABULARY)
+
+
+def test_fold_umlauts_sharp_s_and_accents() -> None:
+    assert fold("Größe Übung Ärger") == "groesse uebung aerger"
+    assert fold("Café STRASSE") == "cafe strasse"
+
+
+def test_umlaut_and_transliteration_give_the_same_terms(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Förderung") == analyzer.terms("Foerderung")
+    assert analyzer.terms("Fachkräfte") == analyzer.terms("fachkraefte")
+
+
+def test_inflections_share_a_stem(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Netzwerke") == analyzer.terms("Netzwerk")
+    assert analyzer.terms("Initiativen", "de") == analyzer.terms("Initiative", "de")
+
+
+def test_compound_is_split_against_the_vocabulary(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Wasserstoffnetzwerk") == ["wasserstoff", "netzwerk"]
+    assert analyzer.terms("Industrieinitiativen") == analyzer.terms("Industrie-Initiativen")
+
+
+def test_unknown_compound_stays_whole(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Landwirtschaftsministerium") == ["landwirtschaftsministerium"]
+
+
+def test_synonyms_map_to_one_term(analyzer: Analyzer) -> None:
+    assert analyzer.terms("H2") == analyzer.terms("hydrogen") == analyzer.terms("Wasserstoff")
+    assert analyzer.terms("Azubis") == analyzer.terms("Auszubildende")
+    assert analyzer.terms("apprentices", "en") == analyzer.terms("Azubis")
+
+
+def test_phrase_synonyms(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Industrie 4.0") == analyzer.terms("Digitalisierung")
+    assert analyzer.terms("What is the service centre?") == analyzer.terms("Servicestelle")
+
+
+def test_stopwords_are_dropped(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Was ist das und wie geht das?") == []
+    assert analyzer.terms("What is the hydrogen network?") == ["wasserstoff", "network"]
+
+
+def test_detect_language() -> None:
+    assert detect_language("How can I join the network?") == "en"
+    assert detect_language("Wie kann ich beim Netzwerk mitmachen?") == "de"
+    assert detect_language("Wasserstoff") == "de"
+
+
+def test_shipped_synonyms_load_and_link_english_to_german() -> None:
+    groups = load_synonyms(ROOT / "config" / "synonyms.yaml")
+    analyzer = Analyzer(groups)
+    assert analyzer.terms("skilled workers", "en") == analyzer.terms("Fachkräfte")
+    assert analyzer.terms("chamber of commerce", "en") == analyzer.terms("IHK")
+    assert analyzer.terms("conference", "en") == analyzer.terms("Tagung")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("a: b", "expected a list of synonym groups"),
+        ("- [Wasserstoff]", "group 1: expected a list of at least two words"),
+        ("- [a, b]\n- [c, '']", "group 2"),
+        ("- [H2, hydrogen]\n- [Hydrogen, x]", "group 2: 'Hydrogen' is already in group 1"),
+        ("- [a, b", "cannot read synonyms"),
+    ],
+)
+def test_bad_synonym_file_names_file_and_group(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "synonyms.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=str(path)) as error:
+        load_synonyms(path)
+    assert message in str(error.value)
