@@ -30,12 +30,13 @@ from bot.knowledge import (
 from bot.matching import Taxonomy, load_taxonomy, taxonomy_vocabulary
 from bot.matrix import MatrixBot, StartupError
 from bot.metrics import Metrics
+from bot.pseudonym import ensure_secret
 from bot.regions import Regions, load_regions
 from bot.text import Analyzer, load_synonyms
 from config.settings import Settings
 from handlers import events as event_handlers
+from handlers import feedback, initiatives, offerings, privacy
 from handlers import help as help_handlers
-from handlers import initiatives, offerings
 from storage.db import Database
 from storage.models import KnowledgeEntry
 
@@ -46,7 +47,14 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 
 def routers() -> list[Router]:
-    return [help_handlers.router, offerings.router, initiatives.router, event_handlers.router]
+    return [
+        help_handlers.router,
+        offerings.router,
+        initiatives.router,
+        event_handlers.router,
+        feedback.router,
+        privacy.router,
+    ]
 
 
 def utcnow() -> datetime:
@@ -88,6 +96,7 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
         raise StartupError(f"{len(problems)} problem(s) in data files, first: {problems[0]}")
     db = Database(settings.database_url)
     await db.upgrade()
+    await ensure_secret(db)
     async with db.sessions() as session:
         added = [
             entry_from_answer(row.id, row.question, row.answer)
@@ -142,6 +151,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await announcer.start()
 
     starter = asyncio.create_task(announce_when_ready())
+    retention = asyncio.create_task(feedback.keep_retention(services, stop))
     runner = None
     try:
         if settings.http_port:
@@ -152,6 +162,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         log.info("shutting down")
         starter.cancel()
+        retention.cancel()
         await announcer.stop()
         if runner is not None:
             await runner.cleanup()

@@ -113,3 +113,92 @@ class Introduction(Base):
     first_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
     second_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
     introduced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventSeries(Base):
+    """A recurring series: the RRULE its occurrences were expanded from."""
+
+    __tablename__ = "event_series"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarEvent(Base):
+    """A webinar, conference, workshop or meeting (one occurrence of a series, if any)."""
+
+    __tablename__ = "calendar_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="webinar")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    minutes: Mapped[int] = mapped_column(Integer, default=60)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # or "cancelled"
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("event_series.id", ondelete="SET NULL"), index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class EventPost(Base):
+    """One scheduled post of an event in one room: reminder, start, feedback prompt, notice.
+
+    A row is written as `sending` before the post goes out and becomes `sent` (with the Matrix
+    event id) once the homeserver confirmed it; `pending` is a notice queued by a change;
+    `skipped` was never posted and never will be. The feedback prompt's `matrix_event_id` is
+    what members react to.
+    """
+
+    __tablename__ = "event_posts"
+    __table_args__ = (UniqueConstraint("event_id", "slot", "room_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("calendar_events.id", ondelete="CASCADE"), index=True
+    )
+    slot: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # reminder, start, feedback, cancel, move
+    room_id: Mapped[str] = mapped_column(String(255))
+    txn_id: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    with_ics: Mapped[bool] = mapped_column(default=False)
+    matrix_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FeedbackRating(Base):
+    """One member's rating of one event, under a pseudonym (never the Matrix ID).
+
+    `reaction_event_id` is the reaction that gave it (None for `!feedback`), so redacting that
+    reaction removes the rating; `updated_at` is when the member gave it.
+    """
+
+    __tablename__ = "feedback_ratings"
+    __table_args__ = (UniqueConstraint("event_id", "pseudonym"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("calendar_events.id", ondelete="CASCADE"), index=True
+    )
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    stars: Mapped[int] = mapped_column(Integer)
+    reaction_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # reaction or command
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedbackComment(Base):
+    """A comment on an event, under a pseudonym; deleted after BOT_FEEDBACK_RETENTION."""
+
+    __tablename__ = "feedback_comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("calendar_events.id", ondelete="CASCADE"), index=True
+    )
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

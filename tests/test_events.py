@@ -1,0 +1,401 @@
+"""Webinar commands over the shell transport, and the announcer with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import icalendar
+import pytest
+from aiohttp.test_utils import make_mocked_request
+from sqlalchemy import func, select, update
+
+from bot.announcer import Announcer, calendar_route
+from bot.app import build_dispatcher, build_services
+from bot.context import Services
+from bot.dispatcher import Dispatcher
+from bot.shell import ShellTransport
+from bot.types import EventId, Incoming, Reply, RoomId, UserId
+from config.settings import Settings
+from storage.models import CalendarEvent, EventPost
+
+COORDINATOR = UserId("@coord:localhost")
+MEMBER = UserId("@member:localhost")
+ROOMS = [RoomId("!news:localhost"), RoomId("!lobby:localhost")]
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Homeserver:
+    """Records posts; like Synapse, a repeated transaction id returns the first event."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+        self.posts: list[tuple[RoomId, Reply, str]] = []
+        self.reactions: list[tuple[RoomId, EventId, str]] = []
+        self._by_txn: dict[str, EventId] = {}
+
+    async def send(
+        self,
+        room_id: RoomId,
+        reply: Reply,
+        *,
+        to: Incoming | None = None,
+        txn_id: str | None = None,
+    ) -> EventId | None:
+        assert txn_id is not None
+        self.attempts.append(txn_id)
+        if txn_id not in self._by_txn:
+            self._by_txn[txn_id] = EventId(f"$post-{len(self.posts)}")
+            self.posts.append((room_id, reply, txn_id))
+        return self._by_txn[txn_id]
+
+    async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
+        self.reactions.append((room_id, event_id, key))
+
+    async def announcement_power(self, user_id: UserId) -> int:
+        return 0
+
+    def texts(self, room: RoomId | None = None) -> list[str]:
+        return [reply.text for r, reply, _ in self.posts if room is None or r == room]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def services(tmp_path: Path, clock: Clock) -> AsyncIterator[Services]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        store_path=tmp_path / "store",
+        coordinators=[COORDINATOR],
+        user_id="@bot:localhost",
+        announce_before=[timedelta(days=1), timedelta(hours=1)],
+        feedback_delay=timedelta(minutes=10),
+        http_port=8099,
+    )
+    built = await build_services(settings, clock=clock)
+    yield built
+    await built.db.dispose()
+
+
+@pytest.fixture
+def dispatcher(services: Services) -> Dispatcher:
+    return build_dispatcher(services, flood=False)
+
+
+@pytest.fixture
+def homeserver() -> Homeserver:
+    return Homeserver()
+
+
+@pytest.fixture
+def announcer(services: Services, homeserver: Homeserver) -> Announcer:
+    return Announcer(services, homeserver, list(ROOMS))
+
+
+_ids = itertools.count(1)
+
+
+async def say(dispatcher: Dispatcher, body: str, user: UserId = COORDINATOR) -> str:
+    msg = Incoming(
+        RoomId("!shell"), user, EventId(f"$in-{next(_ids)}"), body, dispatcher.services.clock()
+    )
+    replies = await dispatcher.handle(msg, ShellTransport(coordinator=False))
+    return "\n".join(r.text for r in replies)
+
+
+async def count_events(services: Services) -> int:
+    async with services.db.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(CalendarEvent)) or 0
+
+
+async def posts(services: Services) -> list[EventPost]:
+    async with services.db.sessions() as session:
+        return list(await session.scalars(select(EventPost).order_by(EventPost.id)))
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+async def test_coordinator_adds_and_lists_an_event(dispatcher: Dispatcher) -> None:
+    text = await say(dispatcher, "/webinar add 03.12.2026 14:00 | Wasserstoff | https://ex.org/w")
+    assert "ID 1" in text and "Do, 03.12.2026, 14:00 Uhr" in text and "60 Minuten" in text
+    listing = await say(dispatcher, "!webinar list")
+    assert "ID 1 · Webinar „Wasserstoff“ · Do, 03.12.2026, 14:00 Uhr · 60 Min." in listing
+
+
+async def test_member_may_not_add_and_nothing_is_stored(
+    dispatcher: Dispatcher, services: Services
+) -> None:
+    text = await say(dispatcher, "/webinar add 03.12.2026 14:00 | Heimlich", user=MEMBER)
+    assert text.startswith("Das dürfen nur Koordinatorinnen")
+    assert await count_events(services) == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/webinar add 24.11.2026 14:00 | Gestern", "in der Vergangenheit"),
+        ("/webinar add 31.11.2026 14:00 | Kein Tag", "Den 31.11.2026 gibt es im Kalender nicht"),
+        ("/webinar add 03.12.2026 14:00 |  ", "Bitte geben Sie nach dem „|“ einen Titel an"),
+        ("/webinar add 03.12.2026 14:00 | T | ftp://x.de", "„ftp://x.de“ ist kein gültiger Link"),
+        ("/webinar add 03.12.2026 25:00 | T", "Die Uhrzeit 25:00 gibt es nicht"),
+        ("/webinar add 28.03.2027 02:15 | T", "wegen der Umstellung auf Sommerzeit"),
+        ("/webinar add", "Aufruf: !webinar add DATUM ZEIT | TITEL"),
+    ],
+)
+async def test_bad_input_gets_a_precise_error_and_stores_nothing(
+    dispatcher: Dispatcher, services: Services, line: str, expected: str
+) -> None:
+    text = await say(dispatcher, line)
+    assert expected in text
+    assert "Aufruf: !webinar add" in text
+    assert await count_events(services) == 0
+
+
+async def test_errors_follow_the_users_language(dispatcher: Dispatcher) -> None:
+    await say(dispatcher, "!language en")
+    text = await say(dispatcher, "/webinar add 2026-12-03 14:00 | T | not a link")
+    assert text.startswith('"not a link" is not a valid link.')
+
+
+async def test_series_is_stored_as_single_occurrences(
+    dispatcher: Dispatcher, services: Services
+) -> None:
+    text = await say(dispatcher, "/webinar add 2026-12-03 14:00 | Reihe | alle 2 Wochen x3")
+    assert "3 Termine" in text and "ID 1 bis ID 3" in text
+    members = await say(dispatcher, "!webinare", user=MEMBER)
+    assert members.count("Reihe") == 3
+    assert "Do, 17.12.2026, 14:00 Uhr" in members
+    cancelled = await say(dispatcher, "/webinar cancel 2 serie")
+    assert "2 Termine der Serie" in cancelled
+    assert (await say(dispatcher, "!webinare", user=MEMBER)).count("Reihe") == 1
+
+
+async def test_members_see_upcoming_events_with_link_and_calendar(
+    dispatcher: Dispatcher,
+) -> None:
+    assert "keine Webinare" in await say(dispatcher, "!webinare", user=MEMBER)
+    await say(dispatcher, "/webinar add 03.12.2026 14:00 | Wasserstoff | https://ex.org/w | 90")
+    await say(dispatcher, "/webinar add 01.12.2026 09:30 | Netzwerktreffen | Treffen")
+    text = await say(dispatcher, "!webinars", user=MEMBER)
+    assert text.splitlines()[:2] == [
+        "Upcoming events:",
+        '• Meeting "Netzwerktreffen" – Tue 2026-12-01, 09:30 (60 minutes)',
+    ]
+    assert "Join: https://ex.org/w" in text
+    assert "http://127.0.0.1:8099/webinars.ics" in text
+
+
+async def test_edit_changes_fields_and_refuses_bad_values(
+    dispatcher: Dispatcher, services: Services
+) -> None:
+    await say(dispatcher, "/webinar add 03.12.2026 14:00 | Alt")
+    assert "title = Neu und besser" in await say(dispatcher, "/webinar edit 1 titel=Neu und besser")
+    assert "Do, 03.12.2026, 15:30 Uhr" in await say(dispatcher, "/webinar edit 1 time=15:30")
+    assert "kenne ich nicht als Art" in await say(dispatcher, "/webinar edit 1 kind=Party")
+    assert "in der Vergangenheit" in await say(dispatcher, "/webinar edit 1 date=01.01.2020")
+    assert "Felder: title" in await say(dispatcher, "/webinar edit 1 farbe=blau")
+    assert "ID 7 gibt es nicht" in await say(dispatcher, "/webinar edit 7 title=x")
+    async with services.db.sessions() as session:
+        event = await session.get(CalendarEvent, 1)
+    assert event is not None
+    assert (event.title, event.kind, event.sequence) == ("Neu und besser", "webinar", 2)
+    assert event.starts_at == datetime(2026, 12, 3, 14, 30, tzinfo=UTC)
+
+
+# -- scheduled posts ---------------------------------------------------------------------------
+
+
+async def test_each_slot_is_posted_once_per_room_at_its_time(
+    dispatcher: Dispatcher,
+    services: Services,
+    announcer: Announcer,
+    homeserver: Homeserver,
+    clock: Clock,
+) -> None:
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff | https://ex.org/w")
+    start = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
+    await announcer.rebuild()
+    assert homeserver.posts == []
+    assert announcer.scheduler.get_job("event-1").trigger.run_date == start - timedelta(days=1)
+
+    for moment in (start - timedelta(days=1), start - timedelta(hours=1), start):
+        clock.now = moment
+        await announcer.wake(1)
+        await announcer.wake(1)  # a second wake-up at the same time posts nothing
+    clock.now = start + timedelta(minutes=70)
+    await announcer.wake(1)
+    await announcer.rebuild()
+
+    for room in ROOMS:
+        texts = homeserver.texts(room)
+        assert len(texts) == 4
+        assert texts[0].startswith("Erinnerung: Webinar „Wasserstoff“ beginnt morgen")
+        assert texts[1].startswith("Erinnerung: Webinar „Wasserstoff“ beginnt in 1 Stunde")
+        assert texts[2].startswith("Jetzt geht es los")
+        assert texts[3].startswith("Wie war Webinar „Wasserstoff“ (ID 1)?")
+    attachments = [reply.attachment for _, reply, _ in homeserver.posts if reply.attachment]
+    assert len(attachments) == 2  # only the first announcement in each room
+    calendar = icalendar.Calendar.from_ical(attachments[0].data)
+    assert str(calendar.walk("VEVENT")[0]["SUMMARY"]) == "Wasserstoff"
+    assert len(homeserver.attempts) == len(homeserver.posts) == 8
+    prompts = [p for p in await posts(services) if p.kind == "feedback"]
+    assert {p.matrix_event_id for p in prompts} == {eid for _, eid, _ in homeserver.reactions}
+    assert [key for _, _, key in homeserver.reactions[:5]] == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"]
+
+
+async def test_missed_reminders_only_latest_and_only_before_the_start(
+    dispatcher: Dispatcher, announcer: Announcer, homeserver: Homeserver, clock: Clock
+) -> None:
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | Eins")
+    await say(dispatcher, "/webinar add 26.11.2026 10:30 | Zwei")
+    clock.now = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)  # down until 30 min before "Eins"
+    await announcer.rebuild()
+    first, second = homeserver.texts(ROOMS[0])
+    assert first.startswith("Wie war Webinar „Zwei“")  # its reminders and start are stale
+    assert second.startswith("Erinnerung: Webinar „Eins“ beginnt in 30 Minuten")
+
+
+async def test_restart_resends_only_unconfirmed_posts_with_the_same_txn_id(
+    dispatcher: Dispatcher,
+    services: Services,
+    announcer: Announcer,
+    homeserver: Homeserver,
+    clock: Clock,
+) -> None:
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
+    clock.now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    await announcer.rebuild()
+    assert len(homeserver.posts) == 2
+    first, second = await posts(services)
+    # Crash after the first post reached the homeserver but before it was confirmed;
+    # the second room's post never left the bot.
+    async with services.db.session() as session:
+        await session.execute(
+            update(EventPost).where(EventPost.id == first.id).values(state="sending")
+        )
+        await session.execute(
+            update(EventPost)
+            .where(EventPost.id == second.id)
+            .values(state="sending", matrix_event_id=None)
+        )
+    homeserver.posts.pop()
+    del homeserver._by_txn[second.txn_id]
+    homeserver.attempts.clear()
+
+    clock.now += timedelta(minutes=5)
+    restarted = Announcer(services, homeserver, list(ROOMS))
+    await restarted.rebuild()
+    await restarted.rebuild()
+
+    assert homeserver.attempts == [first.txn_id, second.txn_id]  # confirmed ones never again
+    assert len(homeserver.posts) == 2  # the first was deduplicated, the second posted once
+    again = await posts(services)
+    assert [p.state for p in again] == ["sent", "sent"]
+    assert again[0].matrix_event_id == first.matrix_event_id
+
+
+async def test_unconfirmed_reminder_is_not_resent_after_the_start(
+    dispatcher: Dispatcher,
+    services: Services,
+    announcer: Announcer,
+    homeserver: Homeserver,
+    clock: Clock,
+) -> None:
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
+    clock.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    await announcer.rebuild()
+    async with services.db.session() as session:
+        await session.execute(update(EventPost).values(state="sending"))
+    homeserver.attempts.clear()
+    clock.now = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
+    await Announcer(services, homeserver, list(ROOMS)).rebuild()
+    assert all("Jetzt geht es los" in homeserver.texts()[-1] for _ in ROOMS)
+    reminders = [p for p in await posts(services) if p.kind == "reminder"]
+    assert {p.state for p in reminders} == {"skipped"}
+
+
+async def test_cancel_and_move_tell_only_the_rooms_that_saw_the_event(
+    dispatcher: Dispatcher,
+    services: Services,
+    announcer: Announcer,
+    homeserver: Homeserver,
+    clock: Clock,
+) -> None:
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | Eins")
+    await say(dispatcher, "/webinar add 30.11.2026 14:00 | Zwei")
+    announcer.rooms[:] = ROOMS[:1]
+    clock.now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    await announcer.rebuild()
+    announcer.rooms[:] = ROOMS
+    assert "Räume, in denen der Termin angekündigt war" in await say(
+        dispatcher, "/webinar edit 1 time=16:00"
+    )
+    assert "angekündigt war" not in await say(dispatcher, "/webinar cancel 2")
+    await announcer.rebuild()
+    assert homeserver.texts(ROOMS[0])[1] == (
+        "Neuer Termin: Webinar „Eins“ findet jetzt am Fr, 27.11.2026, 16:00 Uhr statt."
+    )
+    await say(dispatcher, "/webinar cancel 1")
+    await announcer.rebuild()
+    assert homeserver.texts(ROOMS[0])[2:] == [
+        "Abgesagt: Webinar „Eins“ am Fr, 27.11.2026, 16:00 Uhr findet nicht statt."
+    ]
+    assert homeserver.texts(ROOMS[1]) == []  # it was never announced there
+    clock.now = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    before = len(homeserver.posts)
+    await announcer.rebuild()
+    assert len(homeserver.posts) == before
+    assert announcer.scheduler.get_jobs() == []
+
+
+async def test_a_change_rebuilds_the_schedule_after_commit(
+    dispatcher: Dispatcher, services: Services, announcer: Announcer
+) -> None:
+    services.announcer = announcer
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | Eins")
+    for _ in range(100):
+        if announcer.scheduler.get_job("event-1") is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert announcer.scheduler.get_job("event-1") is not None
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | T | kaputt")  # rolled back
+    await say(dispatcher, "/webinar cancel 1")
+    for _ in range(100):
+        if announcer.scheduler.get_job("event-1") is None:
+            break
+        await asyncio.sleep(0.01)
+    assert announcer.scheduler.get_jobs() == []
+
+
+async def test_calendar_feed_has_stable_uids_sequence_and_cancellations(
+    dispatcher: Dispatcher, services: Services
+) -> None:
+    await say(dispatcher, "/webinar add 03.12.2026 14:00 | Eins | https://ex.org/1")
+    await say(dispatcher, "/webinar add 04.12.2026 14:00 | Zwei")
+    await say(dispatcher, "/webinar edit 1 minutes=90")
+    await say(dispatcher, "/webinar cancel 2")
+    path, handler = calendar_route(services)
+    response = await handler(make_mocked_request("GET", path))
+    assert response.content_type == "text/calendar"
+    events = icalendar.Calendar.from_ical(response.body).walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == ["event-1@localhost", "event-2@localhost"]
+    assert [int(e["SEQUENCE"]) for e in events] == [1, 1]
+    assert [str(e["STATUS"]) for e in events] == ["CONFIRMED", "CANCELLED"]
+    assert events[0]["DTEND"].dt - events[0]["DTSTART"].dt == timedelta(minutes=90)
+    assert str(events[0]["URL"]) == "https://ex.org/1"
