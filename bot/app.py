@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
 from bot.announcer import Announcer, calendar_route
@@ -20,6 +21,7 @@ from bot.directory import Directory
 from bot.dispatcher import Dispatcher, FloodLimiter
 from bot.http import build_app, start_http
 from bot.i18n import Texts, load_texts
+from bot.intros import introduction_round
 from bot.knowledge import (
     Entry,
     KnowledgeIndex,
@@ -149,6 +151,15 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     async def announce_when_ready() -> None:
         await bot.ready.wait()
         await announcer.start()
+        if settings.intro_schedule:
+            announcer.scheduler.add_job(
+                introduction_round,
+                CronTrigger.from_crontab(settings.intro_schedule, timezone=settings.tz),
+                args=(services, bot.transport, bot.transport.announcement_rooms),
+                id="introductions",
+                replace_existing=True,
+                misfire_grace_time=3600,
+            )
 
     starter = asyncio.create_task(announce_when_ready())
     retention = asyncio.create_task(feedback.keep_retention(services, stop))

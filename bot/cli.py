@@ -17,7 +17,7 @@ from bot.matrix import StartupError
 from bot.shell import run_shell
 from bot.types import UserId
 from config.settings import Settings, SettingsError, load_settings
-from handlers import initiatives
+from handlers import feedback, initiatives
 
 T = TypeVar("T")
 
@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--skip-invalid", action="store_true", help="import the good rows")
     exporter = actions.add_parser("export", help="write all initiatives as CSV")
     exporter.add_argument("file", type=Path, nargs="?", help="default: standard output")
+    feedback_cmd = sub.add_parser("feedback", help="export an event's feedback (CSV, no names)")
+    feedback_actions = feedback_cmd.add_subparsers(dest="action", required=True)
+    feedback_export = feedback_actions.add_parser("export", help="write one event's feedback")
+    feedback_export.add_argument("event_id", type=int, metavar="EVENT_ID")
+    feedback_export.add_argument("file", type=Path, nargs="?", help="default: standard output")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     sub.add_parser("check", help="validate settings and data files")
@@ -89,6 +94,8 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
             )
         case "initiatives":
             return await _with_services(settings, lambda services: _initiatives(args, services))
+        case "feedback":
+            return await _with_services(settings, lambda services: _feedback(args, services))
         case "db":
             services = await build_services(settings)
             await services.db.dispose()
@@ -143,4 +150,18 @@ async def _initiatives(args: argparse.Namespace, services: Services) -> int:
             f"{result.created} neu, {result.updated} aktualisiert, "
             f"{len(result.errors)} übersprungen"
         )
+    return 0
+
+
+async def _feedback(args: argparse.Namespace, services: Services) -> int:
+    text = await feedback.feedback_csv(services, args.event_id)
+    if text is None:
+        english = services.settings.language == "en"
+        problem = "no event with ID" if english else "keine Veranstaltung mit der ID"
+        print(f"{problem} {args.event_id}", file=sys.stderr)
+        return 1
+    if args.file:
+        args.file.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0

@@ -58,6 +58,8 @@ async def demo() -> None:
             database_url=f"sqlite+aiosqlite:///{directory}/bot.db",
             store_path=directory / "store",
             announcement_rooms=[news],
+            announce_before="5m,1m",
+            coordinators=[users["koordination"].user_id],
             http_port=free_port(),
         )
         await _load_demo_data(settings)

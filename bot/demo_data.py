@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from bot.context import Services
 from handlers.initiatives import import_csv
+from storage.models import CalendarEvent
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "config" / "demo"
 
 
 async def load_demo_data(services: Services) -> None:
-    """The demo initiatives and a demo webinar."""
+    """The demo initiatives and a demo webinar a few minutes ahead (reminders come quickly)."""
     await import_csv(services, (DEMO_DIR / "initiatives.csv").read_bytes(), skip_invalid=False)
+    start = services.clock().replace(second=0, microsecond=0) + timedelta(minutes=7)
+    async with services.db.session() as session:
+        session.add(
+            CalendarEvent(
+                kind="webinar",
+                title="Demo-Webinar: Wasserstoff in der Region",
+                description="Wie Initiativen Wasserstoffprojekte vor Ort voranbringen.",
+                link="https://example.org/webinar-wasserstoff",
+                starts_at=start,
+                minutes=15,
+                created_by="@koordination:localhost",
+            )
+        )

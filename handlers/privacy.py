@@ -1,0 +1,161 @@
+"""!meine-daten and !daten-loeschen: what the bot stores about a member, and erasing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import Arg, Router
+from bot.context import Context
+from bot.pseudonym import pseudonym
+from bot.text import fold
+from bot.types import UsageError, UserId
+from storage.models import (
+    BotState,
+    CalendarEvent,
+    DirectRoom,
+    FeedbackComment,
+    FeedbackRating,
+    Initiative,
+    UserPrefs,
+)
+
+router = Router()
+
+CONFIRM_MINUTES = 5
+_CONFIRM_WORDS = {"bestaetigen", "confirm", "ja", "yes"}
+
+
+@dataclass
+class Stored:
+    """Everything kept about one member (found by Matrix ID or by their pseudonym)."""
+
+    language: str | None = None
+    direct_rooms: list[str] = field(default_factory=list)
+    ratings: list[tuple[str, int, datetime]] = field(default_factory=list)  # title, stars, when
+    comments: list[tuple[str, str, datetime]] = field(default_factory=list)  # title, text, when
+    contact_of: list[str] = field(default_factory=list)  # initiatives naming them as contact
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.language or self.direct_rooms or self.ratings or self.comments or self.contact_of
+        )
+
+
+async def stored_about(session: AsyncSession, user: UserId) -> Stored:
+    who = await pseudonym(session, user)
+    ratings = await session.execute(
+        select(CalendarEvent.title, FeedbackRating.stars, FeedbackRating.updated_at)
+        .join(CalendarEvent, CalendarEvent.id == FeedbackRating.event_id)
+        .where(FeedbackRating.pseudonym == who)
+        .order_by(FeedbackRating.updated_at)
+    )
+    comments = await session.execute(
+        select(CalendarEvent.title, FeedbackComment.text, FeedbackComment.created_at)
+        .join(CalendarEvent, CalendarEvent.id == FeedbackComment.event_id)
+        .where(FeedbackComment.pseudonym == who)
+        .order_by(FeedbackComment.created_at)
+    )
+    return Stored(
+        language=await session.scalar(select(UserPrefs.language).where(UserPrefs.user_id == user)),
+        direct_rooms=list(
+            await session.scalars(select(DirectRoom.room_id).where(DirectRoom.user_id == user))
+        ),
+        ratings=[tuple(row) for row in ratings],  # type: ignore[misc]
+        comments=[tuple(row) for row in comments],  # type: ignore[misc]
+        contact_of=list(
+            await session.scalars(select(Initiative.name).where(Initiative.contact == user))
+        ),
+    )
+
+
+async def forget(session: AsyncSession, user: UserId) -> None:
+    """Delete the member's language choice, direct-room records, ratings and comments."""
+    who = await pseudonym(session, user)
+    await session.execute(delete(UserPrefs).where(UserPrefs.user_id == user))
+    await session.execute(delete(DirectRoom).where(DirectRoom.user_id == user))
+    await session.execute(delete(FeedbackRating).where(FeedbackRating.pseudonym == who))
+    await session.execute(delete(FeedbackComment).where(FeedbackComment.pseudonym == who))
+
+
+def _day(ctx: Context, when: datetime) -> str:
+    return when.astimezone(ctx.settings.tz).strftime("%d.%m.%Y")
+
+
+def _describe(ctx: Context, stored: Stored) -> list[str]:
+    lines = []
+    if stored.language:
+        lines.append(ctx.t("privacy.language", language=stored.language))
+    if stored.direct_rooms:
+        lines.append(ctx.t("privacy.direct_rooms", count=len(stored.direct_rooms)))
+    for title, stars, when in stored.ratings:
+        lines.append(ctx.t("privacy.rating", title=title, stars=stars, date=_day(ctx, when)))
+    for title, text, when in stored.comments:
+        lines.append(ctx.t("privacy.comment", title=title, text=text, date=_day(ctx, when)))
+    if stored.contact_of:
+        lines.append(ctx.t("privacy.contact", names=", ".join(stored.contact_of)))
+    return lines
+
+
+@router.command(
+    "meine-daten",
+    "my-data",
+    help={
+        "de": "zeigt, was ich über Sie gespeichert habe",
+        "en": "shows what I have stored about you",
+        "de-simple": "zeigt: Das weiß der Bot über Sie",
+    },
+)
+async def my_data(ctx: Context) -> None:
+    if not ctx.msg.direct:  # said in a group room without talking to the bot: keep it private
+        ctx.reply(ctx.t("privacy.direct_only"))
+        return
+    stored = await stored_about(ctx.session, ctx.sender)
+    if stored.empty:
+        ctx.reply(ctx.t("privacy.nothing"))
+        return
+    lines = [ctx.t("privacy.title"), *("• " + line for line in _describe(ctx, stored))]
+    lines.append(ctx.t("privacy.footer"))
+    ctx.reply("\n".join(lines))
+
+
+def _request_key(who: str) -> str:
+    return f"forget-{who[:32]}"
+
+
+@router.command(
+    "daten-loeschen",
+    "forget-me",
+    help={
+        "de": "löscht, was ich über Sie gespeichert habe (mit Bestätigung)",
+        "en": "deletes what I have stored about you (asks for confirmation)",
+        "de-simple": "löscht Ihre Daten beim Bot",
+    },
+    args=(Arg("confirm", "bestätigen", optional=True),),
+)
+async def forget_me(ctx: Context, confirm: str | None) -> None:
+    who = await pseudonym(ctx.session, ctx.sender)
+    now = ctx.services.clock()
+    key = _request_key(who)
+    if confirm is None:
+        stored = await stored_about(ctx.session, ctx.sender)
+        if stored.empty:
+            ctx.reply(ctx.t("privacy.nothing"))
+            return
+        expires = (now + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="seconds")
+        await ctx.session.merge(BotState(key=key, value=expires))
+        ctx.reply(ctx.t("privacy.confirm", minutes=CONFIRM_MINUTES))
+        return
+    if fold(confirm) not in _CONFIRM_WORDS:
+        raise UsageError()
+    request = await ctx.session.get(BotState, key)
+    if request is None or request.value < now.isoformat(timespec="seconds"):
+        ctx.reply(ctx.t("privacy.no_request", minutes=CONFIRM_MINUTES))
+        return
+    await ctx.session.delete(request)
+    await forget(ctx.session, ctx.sender)
+    ctx.reply(ctx.t("privacy.deleted"))
