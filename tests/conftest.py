@@ -1,4 +1,4 @@
-"""Fast tests: the real dispatcher and handlers over a recording transport and a real SQLite file."""
+"""Fast tests: the real dispatcher and handlers over a recording transport and a real SQLite."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ Chat = Callable[..., Awaitable[list[str]]]
 
 MEMBER = UserId("@member:localhost")
 COORDINATOR = UserId("@coord:localhost")
+ROOM = RoomId("!room:localhost")
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ class Conversation:
         body: str,
         *,
         user: UserId = MEMBER,
-        room: RoomId = RoomId("!room:localhost"),
+        room: RoomId = ROOM,
         direct: bool = True,
         **extra: Any,
     ) -> list[str]:

@@ -25,8 +25,12 @@ def probe(services):
     router = Router()
     calls: list[tuple] = []
 
-    @router.command("zaehle", "count", help={"de": "zählt", "en": "counts"},
-                    args=(Arg("n", "N", int_arg), Arg("note", "TEXT", optional=True, rest=True)))
+    @router.command(
+        "zaehle",
+        "count",
+        help={"de": "zählt", "en": "counts"},
+        args=(Arg("n", "N", int_arg), Arg("note", "TEXT", optional=True, rest=True)),
+    )
     async def count(ctx: Context, n: int, note: str | None) -> None:
         calls.append((n, note))
         ctx.reply(f"{n}:{note}")
