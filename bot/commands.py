@@ -42,6 +42,7 @@ class Command:
     args: tuple[Arg, ...] = ()
     role: Role = Role.MEMBER
     sub: tuple[str, ...] = ()  # sub-command names, e.g. ("add",) for "!webinar add"
+    late: bool = False  # still acted on (silently) when seen late after downtime
 
     @property
     def name(self) -> str:
@@ -111,9 +112,10 @@ class Router:
         args: tuple[Arg, ...] = (),
         role: Role = Role.MEMBER,
         sub: tuple[str, ...] = (),
+        late: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.commands.append(Command(names, help, handler, args, role, sub))
+            self.commands.append(Command(names, help, handler, args, role, sub, late))
             return handler
 
         return register

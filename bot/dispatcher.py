@@ -69,20 +69,25 @@ class Dispatcher:
         return _COMMAND.match(body.strip()) is not None
 
     async def handle(
-        self, msg: Incoming, transport: Transport, *, record: bool = False
+        self, msg: Incoming, transport: Transport, *, record: bool = False, late: bool = False
     ) -> list[Reply]:
-        """Handle one message; send and return the replies. Never raises."""
+        """Handle one message; send and return the replies. Never raises.
+
+        `record` stores the event id as handled (with the handler's changes, in one
+        transaction). `late` messages, seen after downtime, are not answered: only commands
+        declared `late=True` (feedback still counts) and reply hooks run, silently.
+        """
         started = time.perf_counter()
-        replies = await self._run(msg, transport, record)
+        replies, recorded = await self._run(msg, transport, record, late)
+        if record and not recorded:
+            await self._record(msg.event_id)
+        if late:
+            return []
         for reply in replies:
             await transport.send(msg.room_id, reply, to=msg)
         if replies:
             self.services.metrics.latency.observe(time.perf_counter() - started)
         return replies
-
-    async def skip(self, msg: Incoming) -> None:
-        """Mark a message as handled without answering (too old after downtime)."""
-        await self._record(msg.event_id)
 
     async def handle_reaction(self, reaction: Reaction) -> None:
         await self._run_hooks(self.table.reaction_hooks, reaction)
@@ -104,35 +109,32 @@ class Dispatcher:
         lang = await self._language(msg, "")
         await transport.send(msg.room_id, self._text("error.encrypted", lang), to=msg)
 
-    async def _run(self, msg: Incoming, transport: Transport, record: bool) -> list[Reply]:
+    async def _run(
+        self, msg: Incoming, transport: Transport, record: bool, late: bool
+    ) -> tuple[list[Reply], bool]:
+        """The replies, and whether the event was recorded with the handler's changes."""
         parsed = self._parse(msg)
         if parsed is None:
             if msg.reply_to and self.table.reply_hooks:
                 return await self._reply_hooks(msg, transport, record)
-            if record:
-                await self._record(msg.event_id)
-            return []
+            return [], False
         name, rest = parsed
-        if self.flood is not None:
+        if self.flood is not None and not late:
             verdict = self.flood.allow(msg.sender, time.monotonic())
             if verdict is not True:
-                if record:
-                    await self._record(msg.event_id)
                 lang = await self._language(msg, name)
-                return [] if verdict is None else [self._text("error.flood", lang)]
+                return ([] if verdict is None else [self._text("error.flood", lang)]), False
         resolved = self.table.resolve(name, rest)
         lang = await self._language(msg, name)
         if resolved is None:
-            if record:
-                await self._record(msg.event_id)
-            return [self._unknown(name, lang)]
+            return [self._unknown(name, lang)], False
         command, args_text = resolved
+        if late and not command.late:
+            return [], False
         self.services.metrics.commands.labels(command=command.name).inc()
         role = await self._role(msg.sender, transport)
         if role < command.role:
-            if record:
-                await self._record(msg.event_id)
-            return [self._text("error.coordinator_only", lang)]
+            return [self._text("error.coordinator_only", lang)], False
         return await self._call(command, args_text, msg, transport, lang, role, record)
 
     async def _call(
@@ -144,14 +146,14 @@ class Dispatcher:
         lang: Lang,
         role: Role,
         record: bool,
-    ) -> list[Reply]:
+    ) -> tuple[list[Reply], bool]:
         try:
             async with self.services.db.session() as session:
                 ctx = Context(self.services, msg, session, lang, role, transport, self.table)
                 await command.handler(ctx, **command.parse(args_text))
                 if record:
                     session.add(HandledEvent(event_id=msg.event_id))
-            return ctx.replies
+            return ctx.replies, record
         except UserError as exc:
             reply = Reply(exc.text)
         except UsageError as exc:
@@ -162,9 +164,7 @@ class Dispatcher:
             self.services.metrics.errors.inc()
             log.exception("handler %s failed on event %s (ref %s)", command.name, msg.event_id, ref)
             reply = self._text("error.internal", lang, ref=ref)
-        if record:
-            await self._record(msg.event_id)
-        return [reply]
+        return [reply], False
 
     def _parse(self, msg: Incoming) -> tuple[str, str] | None:
         body = msg.body.strip()
@@ -203,7 +203,9 @@ class Dispatcher:
     def _text(self, key: str, lang: Lang, **values: str) -> Reply:
         return Reply(self.services.texts.get(key, lang, **values))
 
-    async def _reply_hooks(self, msg: Incoming, transport: Transport, record: bool) -> list[Reply]:
+    async def _reply_hooks(
+        self, msg: Incoming, transport: Transport, record: bool
+    ) -> tuple[list[Reply], bool]:
         lang = await self._language(msg, "")
         try:
             async with self.services.db.session() as session:
@@ -213,15 +215,13 @@ class Dispatcher:
                         break
                 if record:
                     session.add(HandledEvent(event_id=msg.event_id))
-            return ctx.replies
+            return ctx.replies, record
         except UserError as exc:
-            if record:
-                await self._record(msg.event_id)
-            return [Reply(exc.text)]
+            return [Reply(exc.text)], False
         except Exception:
             self.services.metrics.errors.inc()
             log.exception("reply hooks failed on event %s", msg.event_id)
-            return []
+            return [], False
 
     async def _record(self, event_id: str) -> None:
         async with self.services.db.session() as session:

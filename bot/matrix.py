@@ -419,10 +419,8 @@ class MatrixBot:
             thread_root=thread_root,
             reply_to=reply_to,
         )
-        if self.services.clock() - sent_at > self.settings.catchup_max_age:
-            await self.dispatcher.skip(msg)  # too old to answer after downtime
-            return
-        await self.dispatcher.handle(msg, self.transport, record=True)
+        late = self.services.clock() - sent_at > self.settings.catchup_max_age
+        await self.dispatcher.handle(msg, self.transport, record=True, late=late)
 
     def _strip_mention(self, event: RoomMessageText) -> tuple[str, bool]:
         body = _FALLBACK_QUOTE.sub("", event.body, count=1).strip()

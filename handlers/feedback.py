@@ -300,6 +300,7 @@ def _problem_text(
         "de-simple": "Punkte für eine Veranstaltung geben: 1 bis 5",
     },
     args=(Arg("text", "ID 1-5 [KOMMENTAR]", rest=True),),
+    late=True,
 )
 async def rate(ctx: Context, text: str) -> None:
     try:

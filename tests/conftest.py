@@ -67,11 +67,19 @@ class Conversation:
         direct: bool = True,
         **extra: Any,
     ) -> list[str]:
-        replies = await self.send(body, user=user, room=room, direct=direct, **extra)
+        late = extra.pop("late", False)
+        replies = await self.send(body, user=user, room=room, direct=direct, late=late, **extra)
         return [r.text for r in replies]
 
     async def send(
-        self, body: str, *, user: UserId, room: RoomId, direct: bool, **extra: Any
+        self,
+        body: str,
+        *,
+        user: UserId,
+        room: RoomId,
+        direct: bool,
+        late: bool = False,
+        **extra: Any,
     ) -> list[Reply]:
         msg = Incoming(
             room_id=room,
@@ -82,7 +90,7 @@ class Conversation:
             direct=direct,
             **extra,
         )
-        return await self.dispatcher.handle(msg, self.transport, record=True)
+        return await self.dispatcher.handle(msg, self.transport, record=True, late=late)
 
 
 @pytest.fixture

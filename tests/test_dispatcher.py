@@ -138,3 +138,19 @@ def test_flood_bucket_refills() -> None:
     assert limiter.allow(MEMBER, 0.0) and limiter.allow(MEMBER, 0.0)
     assert limiter.allow(MEMBER, 0.0) is False
     assert limiter.allow(MEMBER, 1.0) is True
+
+
+async def test_late_messages_after_downtime_are_not_answered(services, probe) -> None:
+    router, calls = probe
+
+    @router.command("spaet", "late", help={"de": "zählt auch spät"}, late=True)
+    async def counts_late(ctx: Context) -> None:
+        calls.append(("late", None))
+        ctx.reply("gezählt")
+
+    conv = Conversation(_dispatcher_with(services, router))
+    assert await conv("!zaehle 1", late=True) == []
+    assert await conv("!spaet", late=True) == []
+    assert calls == [("late", None)]  # only the command declared late=True ran, silently
+    async with services.db.sessions() as session:
+        assert len(list(await session.scalars(select(HandledEvent.event_id)))) == 2
