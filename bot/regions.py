@@ -86,6 +86,12 @@ class Regions:
             )
         for options in self._phrases.values():
             options.sort(key=lambda option: -len(option[0]))
+        self._named = {
+            key: land.name
+            for land in self.laender
+            for phrase in (*land.names, *land.abbreviations, *land.codes)
+            for key in self._keys(phrase)
+        }
 
     @staticmethod
     def _keys(phrase: str) -> set[tuple[str, ...]]:
@@ -150,14 +156,7 @@ class Regions:
         Unlike `find`, a lone two-letter code counts in any case: a search for "by" is
         meant as Bayern when nothing else is typed.
         """
-        key = tuple(words(text))
-        if not key:
-            return None
-        for land in self.laender:
-            for phrase in (*land.names, *land.abbreviations, *land.codes):
-                if key in self._keys(phrase):
-                    return land.name
-        return None
+        return self._named.get(tuple(words(text)))
 
 
 def _strings(value: object, where: str) -> tuple[str, ...]:
