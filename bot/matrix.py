@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -42,6 +43,7 @@ from storage.models import DirectRoom, HandledEvent
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
+NETWORK_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}}}
 _FALLBACK_QUOTE = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
@@ -141,7 +143,7 @@ class MatrixTransport:
                 resp = await self.client.room_send(
                     room_id, kind, content, tx_id=txn_id, ignore_unverified_devices=True
                 )
-            except (OSError, TimeoutError, LocalProtocolError) as exc:
+            except (*NETWORK_ERRORS, LocalProtocolError) as exc:
                 log.warning("send to %s failed (%s), attempt %d", room_id, exc, attempt + 1)
                 await asyncio.sleep(min(2**attempt, 30))
                 continue
@@ -305,8 +307,8 @@ class MatrixBot:
                 break
             try:
                 resp = sync.result()
-            except (OSError, TimeoutError) as exc:
-                resp = SyncError(str(exc))
+            except NETWORK_ERRORS as exc:
+                resp = SyncError(str(exc) or type(exc).__name__)
             if not isinstance(resp, SyncResponse):
                 log.warning("sync failed (%s); retrying in %.0fs", resp.message, backoff)
                 await _sleep_unless(stop, backoff)
@@ -323,7 +325,10 @@ class MatrixBot:
             await self.services.db.set_states(sync_token=since, last_sync_at=str(time.time()))
             self.last_sync = time.monotonic()
             self.services.metrics.last_sync.set(time.time())
-            await self._maintain_keys()
+            try:
+                await self._maintain_keys()
+            except NETWORK_ERRORS as exc:
+                log.warning("key maintenance failed (%s); next sync retries", exc)
 
     async def _maintain_keys(self) -> None:
         if not self.client.olm:
@@ -338,7 +343,10 @@ class MatrixBot:
 
     async def _handle_batch(self, resp: SyncResponse, *, answer: bool) -> None:
         for room_id, info in resp.rooms.invite.items():
-            await self._on_invite(RoomId(room_id), info.invite_state)
+            try:
+                await self._on_invite(RoomId(room_id), info.invite_state)
+            except NETWORK_ERRORS as exc:
+                log.warning("invite to %s not handled yet (%s)", room_id, exc)
         tasks = []
         for room_id, info in resp.rooms.join.items():
             events = list(info.timeline.events)
