@@ -35,12 +35,24 @@ SUGGEST = 0.35  # at least this much covered: "Did you mean ...?"
 MARGIN = 0.95  # runner-up scoring above this share of the best: ask instead of answering
 _LOWERCASE_UNKNOWN = 0.5  # weight of an unknown lowercase word in a capitalised German text
 _LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zäöüß][\w-]*")
-_ANSWER_ONLY = 0.6  # a term found only in an answer counts this much towards coverage
+_ANSWER_ONLY = 0.5  # a term found only in an answer counts this much towards coverage
 _MAX_SUGGESTIONS = 3
 _SIMILAR = 0.5
-_FUZZY_MIN = 5  # shortest term that is typo-corrected
+_FUZZY_MIN = 4  # shortest term that is typo-corrected
+_FUZZY_STRICT = 5  # below this length only swapped or doubled letters count as a typo
 _FUZZY_LONG = 8  # from this length two edits count as a typo
 _MAX_CACHE = 10_000
+# What a question asks for, from its question word: among entries that cover a question
+# equally well, one whose example questions ask the same way ranks higher ("Wo ...?" prefers
+# the entry about places). It never counts towards coverage, so it cannot make an answer.
+_INTENTS = re.compile(
+    r"\b(?:(?P<place>wo|wohin|woher|where|in welche[mnr]? (?:stadt|staedten|orten?))"
+    r"|(?<!fuer )(?<!for )(?P<person>wer|wen|wem|wessen|who|whom|whose)"
+    r"|(?P<time>wann|when|wie lange|how long)"
+    r"|(?P<number>wie ?viele?n?|how many|how much|anzahl)"
+    r"|(?P<reason>warum|wieso|weshalb|why))\b"
+)
+_INTENT_BOOST = 0.3
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,30 @@ def knowledge_vocabulary(entries: Iterable[Entry]) -> Iterator[str]:
         yield from entry.answer.values()
 
 
+def _slip(typed: str, meant: str) -> bool:
+    """Whether `typed` is `meant` with two neighbouring letters swapped or a double letter
+    typed once ("zeil" for "ziel", "tref" for "treff")."""
+    if len(typed) == len(meant):
+        differ = [i for i, (a, b) in enumerate(zip(typed, meant, strict=True)) if a != b]
+        return (
+            len(differ) == 2
+            and differ[1] == differ[0] + 1
+            and typed[differ[0]] == meant[differ[1]]
+            and typed[differ[1]] == meant[differ[0]]
+        )
+    return len(meant) == len(typed) + 1 and any(
+        meant[i] == meant[i - 1] and meant[:i] + meant[i + 1 :] == typed
+        for i in range(1, len(meant))
+    )
+
+
+def _intents(question: str) -> frozenset[str]:
+    """What a question asks for (a place, a person, a time, a number, a reason)."""
+    return frozenset(
+        match.lastgroup for match in _INTENTS.finditer(fold(question)) if match.lastgroup
+    )
+
+
 class KnowledgeIndex:
     """Answers questions from the entries; add() makes a new entry searchable at once."""
 
@@ -165,6 +201,7 @@ class KnowledgeIndex:
         self._positions: dict[str, int] = {}
         self._docs: list[Counter[str]] = []  # weighted term frequencies per entry
         self._strong: list[frozenset[str]] = []  # terms of title, questions and keywords
+        self._intents: list[frozenset[str] | None] = []  # what its questions ask, when needed
         self._corrections: dict[str, str | None] = {}
         for entry in entries:
             self._store(entry)
@@ -196,10 +233,12 @@ class KnowledgeIndex:
             self._entries.append(entry)
             self._docs.append(frequencies)
             self._strong.append(frozenset(strong))
+            self._intents.append(None)
         else:
             self._entries[position] = entry
             self._docs[position] = frequencies
             self._strong[position] = frozenset(strong)
+            self._intents[position] = None
 
     def _build(self) -> None:
         count = len(self._docs)
@@ -235,7 +274,8 @@ class KnowledgeIndex:
 
     def _correct(self, term: str) -> str | None:
         """The indexed term an unknown query term is a typo of, or None. A typo keeps the
-        first letter and is at most one edit (two for long words) away, swaps included."""
+        first letter and is at most one edit (two for long words) away, swaps included; in
+        a short term only two swapped letters or a missing double letter count."""
         if term in self._idf:
             return term
         if len(term) < _FUZZY_MIN or term.isdigit():
@@ -248,6 +288,8 @@ class KnowledgeIndex:
             for size in range(len(term) - edits, len(term) + edits + 1)
             for candidate in self._by_start.get((term[0], size), ())
         ]
+        if len(term) < _FUZZY_STRICT:
+            candidates = [candidate for candidate in candidates if _slip(term, candidate)]
         found = process.extractOne(
             term, candidates, scorer=OSA.distance, score_cutoff=edits, processor=None
         )
@@ -290,18 +332,37 @@ class KnowledgeIndex:
                 covered += weight if term in strong else weight * _ANSWER_ONLY
         return covered / total if total else 0.0
 
-    def _rank(self, query: list[tuple[str | None, float]]) -> list[tuple[float, int]]:
+    def _rank(
+        self, query: list[tuple[str | None, float]], intents: frozenset[str] = frozenset()
+    ) -> list[tuple[float, int]]:
         scores: dict[int, float] = {}
         for term, _ in query:
             posting = self._postings.get(term) if term is not None else None
             if posting is not None:
                 for position, weight in zip(*posting, strict=True):
                     scores[position] = scores.get(position, 0.0) + weight
+        if intents and scores:
+            # only entries that could reach the top or the suggestions are worth the look
+            floor = 0.5 * max(scores.values()) / (1 + _INTENT_BOOST)
+            for position, score in scores.items():
+                if score >= floor and intents & self._entry_intents(position):
+                    scores[position] = score * (1 + _INTENT_BOOST)
         return sorted(((score, position) for position, score in scores.items()), reverse=True)
+
+    def _entry_intents(self, position: int) -> frozenset[str]:
+        intents = self._intents[position]
+        if intents is None:
+            entry = self._entries[position]
+            intents = self._intents[position] = frozenset(
+                intent
+                for question in (*entry.questions, *entry.title.values())
+                for intent in _intents(question)
+            )
+        return intents
 
     def search(self, question: str) -> Match:
         query = self._query(question)
-        ranked = self._rank(query)
+        ranked = self._rank(query, _intents(question))
         if not ranked:
             return Match(None, 0.0, ())
         best_score, best = ranked[0]

@@ -67,6 +67,10 @@ GERMAN_STOPWORDS = frozenset(
     passiert passieren geht gehts gehen heute gestern hoch bekomme bekommen bekommt worum gab
     gabs habt hast seid funktioniert funktionieren funktioniere klappt klappen laeuft laufen
     finde finden findet heraus zwischen lange wann
+    vielen wieviel wieviele wieso weshalb worueber wofuer woran wovon ne nen nem ner nix
+    ueberhaupt danke moin servus dank weisst wisst sagt sagst koennten tun tut getan gemacht
+    kriege kriegen kriegt bekommt steht stehen stand verfolgt verfolgte verfolgen lautet
+    hinter irgendwie bzw usw etc bald demnaechst
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -76,7 +80,8 @@ ENGLISH_STOPWORDS = frozenset(
     much my need no not of on or our please say show so some tell than thanks thank that the
     their them then there these they this those to us want was we were what when where which
     who whom why will with would yes you your explain each other happen happens happened done
-    make made think really run runs work works find
+    make made think really run runs work works find s guys anything something does doing
+    whats hows wheres whos thx cheers soon upcoming
     """.split()
 )
 STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS
@@ -308,10 +313,13 @@ class Analyzer:
         unit = self._units_cache.get(word)
         if unit is None:
             raw, german, english = unit = self._forms(word)
-            if german not in self._known:
+            # a verb form whose base belongs to a synonym group ("unterstützt") joins the group
+            if german not in self._single:
                 for ending, replacement in _VERB_ENDINGS:
                     base = german[: -len(ending)] + replacement
-                    if german.endswith(ending) and len(base) >= _MIN_PART and base in self._known:
+                    if not german.endswith(ending) or len(base) < _MIN_PART:
+                        continue
+                    if base in self._single or (german not in self._known and base in self._known):
                         unit = (raw, base, english)
                         break
             if len(self._units_cache) < _MAX_CACHE:

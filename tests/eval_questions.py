@@ -1,11 +1,13 @@
 """Accuracy of the offerings Q&A on the question set, per register.
 
-    python tests/eval_questions.py [--half tune|holdout|all] [--failures]
+    python tests/eval_questions.py [--half tune|holdout|all] [--failures] [--file PATH]
 
 In scope, "right" means the confident answer is the expected entry; "suggested" counts
 questions where the expected entry is among the "Did you mean ...?" suggestions instead.
 Out of scope, "right" means no confident answer (an honest fallback). The question set is
 split into two fixed halves so thresholds can be tuned on one and checked on the other.
+`--file` measures another question set in the same format, such as the blind set
+tests/data/questions_blind.yaml that is kept for a final check and never tuned on.
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=("tune", "holdout", "all"), default="all")
     parser.add_argument("--failures", action="store_true", help="list the wrong answers")
+    parser.add_argument("--file", type=Path, default=QUESTIONS, help="the question set (YAML)")
     args = parser.parse_args()
 
     index = build_index()
-    questions = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
+    questions = yaml.safe_load(args.file.read_text(encoding="utf-8"))
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # right, suggested, count
     failures: list[str] = []
     for item in questions:
@@ -71,7 +74,7 @@ def main() -> None:
                 f"(score {match.score:.2f}, suggestions {suggested})"
             )
 
-    print(f"half: {args.half}")
+    print(f"file: {args.file.name}, half: {args.half}")
     print(f"{'register':<12}{'right':>8}{'suggested':>11}{'count':>7}")
     scope = [0, 0, 0]
     for register in REGISTERS:

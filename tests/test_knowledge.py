@@ -86,6 +86,30 @@ def test_typos_and_short_questions(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, "bzdi??") == "bzdi"
 
 
+def test_short_words_with_swapped_or_missing_double_letters(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Was sind die Zeile der Servicestelle?") == "ziele"
+    assert answer_id(shipped, "Gab es ein Trefen zu Wasserstof?") == "wasserstoff-treffen"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("wer bezahlt euch?", "auftraggeber"),
+        ("könnt ihr vorbeikommen?", "vor-ort-hilfe"),
+        ("wie lange gibts euch schon?", "laufzeit"),
+        ("worum gehts euch eigentlich?", "ziele"),
+        ("How can I reach you?", "kontakt"),
+    ],
+)
+def test_chat_idioms(shipped: KnowledgeIndex, question: str, expected: str) -> None:
+    assert answer_id(shipped, question) == expected
+
+
+def test_question_word_separates_entries_on_the_same_topic(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Where were new initiatives set up?") == "gruendungsorte"
+    assert answer_id(shipped, "Wer hat bei der Gründung mitgemacht?") == "gruendungspartner"
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -94,6 +118,10 @@ def test_typos_and_short_questions(shipped: KnowledgeIndex) -> None:
         "Hast du ein Rezept für Lasagne?",
         "Welche Förderprogramme hat das Landwirtschaftsministerium?",
         "Who won the football match yesterday?",
+        "Wie teuer ist ein Elektrolyseur?",
+        "Wie hoch ist die Gewerbesteuer?",
+        "Wie bewerbe ich mich bei einer Firma?",
+        "what time is it",
         "",
         "???",
         "x" * 5000,

@@ -14,6 +14,7 @@ SYNONYMS = [
     ["Azubis", "Auszubildende", "apprentices"],
     ["Industrie 4.0", "Digitalisierung", "digitalisation"],
     ["Servicestelle", "service centre"],
+    ["Beratung", "unterstützen", "support"],
 ]
 VOCABULARY = ["Das Netzwerk trifft sich.", "Wir fördern Initiativen der Industrie."]
 
@@ -61,6 +62,16 @@ def test_phrase_synonyms(analyzer: Analyzer) -> None:
 def test_stopwords_are_dropped(analyzer: Analyzer) -> None:
     assert analyzer.terms("Was ist das und wie geht das?") == []
     assert analyzer.terms("What is the hydrogen network?") == ["wasserstoff", "network"]
+
+
+def test_chat_filler_is_dropped(analyzer: Analyzer) -> None:
+    assert analyzer.terms("gibts ne servicestelle? danke!") == analyzer.terms("Servicestelle")
+    assert analyzer.terms("any upcoming hydrogen network soon?") == ["wasserstoff", "network"]
+
+
+def test_verb_form_joins_the_synonym_group_of_its_base(analyzer: Analyzer) -> None:
+    assert analyzer.terms("unterstützt") == analyzer.terms("Beratung")
+    assert analyzer.terms("Wer unterstützt uns?") == analyzer.terms("support", "en")
 
 
 def test_detect_language() -> None:
