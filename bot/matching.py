@@ -55,7 +55,7 @@ COMMON = 0.5  # terms in more than this share of initiatives are not indexed
 _MIN_PREFIX = 4  # a term found at the start of a compound ("Chipfabrik")
 _MIN_INFIX = 5  # a term found elsewhere in a compound ("Edelstahl", "Petrochemie")
 _MIN_COMPOUND = 7
-_MAX_CACHE = 50_000  # words whose stems and concepts are remembered
+_MAX_CACHE = 20_000  # words whose stems and concepts are remembered
 _MIN_STEM = 4  # shorter stems collide with unrelated words ("Laser" -> "las")
 _WORD = re.compile(r"[a-z0-9]+")
 
