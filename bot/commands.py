@@ -29,9 +29,11 @@ class Arg:
     convert: Callable[[str], Any] = str
     optional: bool = False
     rest: bool = False
+    label_en: str | None = None  # the label in English usage lines, when it differs
 
-    def usage(self) -> str:
-        return f"[{self.label}]" if self.optional else self.label
+    def usage(self, lang: Lang) -> str:
+        label = self.label_en if lang == "en" and self.label_en else self.label
+        return f"[{label}]" if self.optional else label
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Command:
         sub = (
             self.sub[1] if lang == "en" and len(self.sub) > 1 else (self.sub[0] if self.sub else "")
         )
-        parts = [f"!{name}", sub, *(arg.usage() for arg in self.args)]
+        parts = [f"!{name}", sub, *(arg.usage(lang) for arg in self.args)]
         return " ".join(p for p in parts if p)
 
     def describe(self, lang: Lang) -> str:

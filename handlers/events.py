@@ -82,15 +82,19 @@ async def _editable(ctx: Context, event_id: int) -> CalendarEvent:
     sub=("add",),
     role=Role.COORDINATOR,
     help={
-        "de": "plant einen Termin. Datum 03.12.2026 oder 2026-12-03, Zeit 14:00; danach in "
-        "beliebiger Reihenfolge: Link, Minuten (Standard 60), Art (Webinar, Konferenz, Workshop, "
-        "Treffen), Wiederholung wie „wöchentlich x6“, „alle 2 Wochen bis 01.03.2027“, "
-        "„monatlich x3“",
-        "en": "plans an event. Date 2026-12-03 or 03.12.2026, time 14:00; then in any order: "
-        "link, minutes (default 60), kind (webinar, conference, workshop, meeting), repetition "
-        'such as "weekly x6", "every 2 weeks until 2027-03-01", "monthly x3"',
+        "de": "plant einen Termin, z. B. 03.12.2026 14:00 | Titel | https://… | 90; "
+        "auch Art (Konferenz, Workshop, Treffen) und Wiederholung (wöchentlich x6, monatlich x3)",
+        "en": "plans an event, e.g. 2026-12-03 14:00 | Title | https://… | 90; "
+        "also kind (conference, workshop, meeting) and repetition (weekly x6, monthly x3)",
     },
-    args=(Arg("spec", "DATUM ZEIT | TITEL [| LINK] [| MINUTEN] [| WIEDERHOLUNG]", rest=True),),
+    args=(
+        Arg(
+            "spec",
+            "DATUM ZEIT | TITEL [| LINK] [| MINUTEN] [| WIEDERHOLUNG]",
+            rest=True,
+            label_en="DATE TIME | TITLE [| LINK] [| MINUTES] [| REPEAT]",
+        ),
+    ),
 )
 async def add_event(ctx: Context, spec: str) -> None:
     try:
@@ -203,7 +207,7 @@ async def list_events(ctx: Context) -> None:
         "en": 'cancels an event (with "series": all later ones of its series too); '
         "the rooms where it was announced are told",
     },
-    args=(Arg("event_id", "ID", int_arg), Arg("scope", "serie", optional=True)),
+    args=(Arg("event_id", "ID", int_arg), Arg("scope", "serie", optional=True, label_en="series")),
 )
 async def cancel_event(ctx: Context, event_id: int, scope: str | None) -> None:
     event = await _editable(ctx, event_id)
@@ -246,7 +250,10 @@ async def cancel_event(ctx: Context, event_id: int, scope: str | None) -> None:
         "en": "changes one field: title, date, time, link, minutes, description or kind "
         "(e.g. time=15:30); a new time is announced to the rooms",
     },
-    args=(Arg("event_id", "ID", int_arg), Arg("change", "FELD=WERT", rest=True)),
+    args=(
+        Arg("event_id", "ID", int_arg),
+        Arg("change", "FELD=WERT", rest=True, label_en="FIELD=VALUE"),
+    ),
 )
 async def edit_event(ctx: Context, event_id: int, change: str) -> None:
     name, equals, value = change.partition("=")

@@ -299,7 +299,7 @@ def _problem_text(
         "direct chat with me if you prefer not to rate in public",
         "de-simple": "Punkte für eine Veranstaltung geben: 1 bis 5",
     },
-    args=(Arg("text", "ID 1-5 [KOMMENTAR]", rest=True),),
+    args=(Arg("text", "ID 1-5 [KOMMENTAR]", rest=True, label_en="ID 1-5 [COMMENT]"),),
     late=True,
 )
 async def rate(ctx: Context, text: str) -> None:

@@ -66,7 +66,7 @@ async def show_help(ctx: Context) -> None:
         "en": "reply language: de, en or simple (Leichte Sprache)",
         "de-simple": "Sprache ändern: de, en oder einfach",
     },
-    args=(Arg("choice", "de|en|einfach", language_choice, optional=True),),
+    args=(Arg("choice", "de|en|einfach", language_choice, optional=True, label_en="de|en|simple"),),
 )
 async def set_language(ctx: Context, choice: Lang | None) -> None:
     if choice is None:

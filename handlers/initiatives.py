@@ -119,7 +119,7 @@ async def profile(ctx: Context, name: str) -> None:
         "en": "the most similar initiatives to an initiative or a topic, with the reason",
         "de-simple": "findet Initiativen mit gleichen Themen",
     },
-    args=(Arg("text", "NAME-ODER-THEMA", rest=True),),
+    args=(Arg("text", "NAME-ODER-THEMA", rest=True, label_en="NAME-OR-TOPIC"),),
 )
 async def match(ctx: Context, text: str) -> None:
     found, hits = _directory(ctx).matcher.match(text, k=5)
@@ -146,6 +146,7 @@ async def match(ctx: Context, text: str) -> None:
             "spec",
             "NAME | REGION | THEMA; THEMA | BESCHREIBUNG [| KONTAKT] [| WEBSEITE]",
             rest=True,
+            label_en="NAME | REGION | TOPIC; TOPIC | DESCRIPTION [| CONTACT] [| WEBSITE]",
         ),
     ),
 )
@@ -196,7 +197,7 @@ async def remove(ctx: Context, name: str) -> None:
         "en": "edits your own initiative (as its contact), e.g. topics=H2; skilled workers",
         "de-simple": "ändert Ihre Initiative",
     },
-    args=(Arg("spec", "NAME | FELD=WERT", rest=True),),
+    args=(Arg("spec", "NAME | FELD=WERT", rest=True, label_en="NAME | FIELD=VALUE"),),
 )
 async def edit(ctx: Context, spec: str) -> None:
     name, _, change = spec.partition("|")
@@ -280,7 +281,7 @@ def on_off(text: str) -> bool:
         "en": "weekly introductions of your initiative to similar ones: on or off",
         "de-simple": "Vorstellung an andere Initiativen: an oder aus",
     },
-    args=(Arg("enabled", "an|aus", on_off),),
+    args=(Arg("enabled", "an|aus", on_off, label_en="on|off"),),
 )
 async def intros(ctx: Context, enabled: bool) -> None:
     mine = [i for i in await all_initiatives(ctx.session) if i.contact == ctx.sender]

@@ -135,7 +135,7 @@ def _request_key(who: str) -> str:
         "en": "deletes what I have stored about you (asks for confirmation)",
         "de-simple": "löscht Ihre Daten beim Bot",
     },
-    args=(Arg("confirm", "bestätigen", optional=True),),
+    args=(Arg("confirm", "bestätigen", optional=True, label_en="confirm"),),
 )
 async def forget_me(ctx: Context, confirm: str | None) -> None:
     who = await pseudonym(ctx.session, ctx.sender)
