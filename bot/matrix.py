@@ -32,10 +32,11 @@ from nio import (
     UploadResponse,
     WhoamiResponse,
 )
-from nio.exceptions import LocalProtocolError
+from nio.exceptions import EncryptionError, LocalProtocolError
 from sqlalchemy import select
 
 from bot.context import Services
+from bot.crosssigning import CrossSigningError, bootstrap, own_keys
 from bot.dispatcher import Dispatcher
 from bot.types import EventId, Incoming, Reaction, Redaction, Reply, RoomId, UserId
 from storage.models import DirectRoom, HandledEvent
@@ -43,6 +44,7 @@ from storage.models import DirectRoom, HandledEvent
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
+KEY_WAIT = 4.0  # seconds to wait for a missing room key before explaining
 NETWORK_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}}}
 _FALLBACK_QUOTE = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
@@ -212,6 +214,9 @@ class MatrixBot:
         self.ready = asyncio.Event()  # set once the first sync joined the announcement rooms
         self._warned_undecryptable: set[tuple[RoomId, UserId]] = set()
         self._direct_rooms: set[RoomId] = set()
+        self._key_waits: set[asyncio.Task[None]] = set()
+        self.synced = asyncio.Event()  # pulsed after each sync and key exchange
+        self.cross_signed = False
 
     # -- start-up -----------------------------------------------------------------------
 
@@ -227,24 +232,76 @@ class MatrixBot:
             who = await self.client.whoami()
             if not isinstance(who, WhoamiResponse):
                 raise StartupError(f"BOT_ACCESS_TOKEN: the homeserver refused it ({who.message})")
-            self.client.restore_login(who.user_id, who.device_id or "", token)
+            device = who.device_id or ""
+            if problem := await self._store_problem(device, token):
+                raise StartupError(
+                    f"BOT_STORE_PATH: the crypto store cannot serve device {device} of "
+                    f"BOT_ACCESS_TOKEN ({problem}); restore it or use BOT_PASSWORD"
+                )
+            self._protect_store()
             return
         device, token = await db.get_state("device_id"), await db.get_state("access_token")
-        if device and token and self._store_usable(device):
-            self.client.restore_login(self.user_id, device, token)
+        if device and token and self._store_exists(device):
+            self.client.access_token = token
             who = await self.client.whoami()
-            if isinstance(who, WhoamiResponse):
+            if not isinstance(who, WhoamiResponse):
+                log.warning("stored access token no longer valid; logging in again")
+            elif problem := await self._store_problem(device, token):
+                log.warning(
+                    "crypto store for device %s is unusable (%s); logging in as a new device",
+                    device,
+                    problem,
+                )
+                self._set_aside(device)
+            else:
                 log.info("reusing device %s", device)
+                self._protect_store()
                 return
-            log.warning("stored access token no longer valid; logging in again")
+            self._forget_store()
         elif device:
             log.warning("crypto store for device %s is missing; logging in as a new device", device)
         await self._password_login()
+        self._protect_store()
 
-    def _store_usable(self, device: str) -> bool:
+    def _store_exists(self, device: str) -> bool:
         if not self.settings.e2ee:
             return True
         return (self.settings.store_path / f"{self.user_id}_{device}.db").is_file()
+
+    async def _store_problem(self, device: str, token: str) -> str | None:
+        """Why the stored crypto state cannot serve `device` (None when it can)."""
+        try:
+            self.client.restore_login(self.user_id, device, token)
+        except Exception as exc:  # a damaged SQLite file raises whatever its driver raises
+            return f"cannot load it: {exc}"
+        if self.client.olm is None or self.client.olm.account.shared:
+            return None
+        # An account that was never published is fine, unless the device has other keys.
+        try:
+            keys = await own_keys(self.client)
+        except CrossSigningError as exc:
+            raise StartupError(
+                f"BOT_HOMESERVER: cannot read the bot's device keys ({exc})"
+            ) from None
+        published = keys.get("device_keys", {}).get(self.user_id, {})
+        return "it holds other keys than the device" if device in published else None
+
+    def _set_aside(self, device: str) -> None:
+        """Keep an unusable store for inspection, out of the way of the next device's."""
+        path = self.settings.store_path / f"{self.user_id}_{device}.db"
+        path.rename(path.with_suffix(".unusable"))
+
+    def _forget_store(self) -> None:
+        """Unload the old device's store so that a new login opens its own."""
+        self.client.store = None
+        self.client.olm = None
+
+    def _protect_store(self) -> None:
+        """The crypto store holds the device's secrets: owner-only files."""
+        if self.settings.e2ee:
+            for path in self.settings.store_path.iterdir():
+                if path.is_file():
+                    path.chmod(0o600)
 
     async def _password_login(self) -> None:
         if not self.settings.password:
@@ -327,8 +384,12 @@ class MatrixBot:
             self.services.metrics.last_sync.set(time.time())
             try:
                 await self._maintain_keys()
+                if not self.cross_signed:
+                    await self._cross_sign()
             except NETWORK_ERRORS as exc:
                 log.warning("key maintenance failed (%s); next sync retries", exc)
+            self.synced.set()
+            self.synced.clear()
 
     async def _maintain_keys(self) -> None:
         if not self.client.olm:
@@ -340,6 +401,22 @@ class MatrixBot:
             await self.client.keys_query()
         if self.client.should_claim_keys:
             await self.client.keys_claim(self.client.get_users_for_key_claiming())
+
+    async def _cross_sign(self) -> None:
+        """After the device keys are up: publish the bot's identity and sign the device."""
+        if not self.client.olm:
+            self.cross_signed = True
+            return
+        password = self.settings.password
+        try:
+            await bootstrap(
+                self.client,
+                self.settings.store_path,
+                password.get_secret_value() if password else None,
+            )
+        except (CrossSigningError, ValueError) as exc:
+            log.warning("cross-signing not set up, clients may show the bot as unverified: %s", exc)
+        self.cross_signed = True  # a network error above leaves it for the next sync
 
     async def _handle_batch(self, resp: SyncResponse, *, answer: bool) -> None:
         for room_id, info in resp.rooms.invite.items():
@@ -456,13 +533,38 @@ class MatrixBot:
         )
 
     async def _on_undecryptable(self, room_id: RoomId, event: MegolmEvent) -> None:
+        """Ask for the key and wait for it in the background; the sync loop goes on."""
         if self.client.olm:
             try:
                 await self.client.request_room_key(event)
             except LocalProtocolError:
                 pass  # already requested
+        task = asyncio.create_task(self._await_key(room_id, event))
+        self._key_waits.add(task)
+        task.add_done_callback(self._key_waits.discard)
+
+    async def _await_key(self, room_id: RoomId, event: MegolmEvent) -> None:
+        """Handle the message once its key arrives; else explain, once per sender and room."""
+        try:
+            deadline = time.monotonic() + KEY_WAIT
+            while (olm := self.client.olm) and time.monotonic() < deadline:
+                if olm.inbound_group_store.get(room_id, event.sender_key, event.session_id):
+                    try:
+                        decrypted = olm.decrypt_megolm_event(event, room_id)
+                    except EncryptionError:
+                        break  # the key came but does not fit this message
+                    await self._handle_event(room_id, decrypted)
+                    return
+                await _sleep_unless(self.synced, deadline - time.monotonic())
+            await self._explain_undecryptable(room_id, event)
+        except Exception:
+            log.exception("event %s in %s could not be handled", event.event_id, room_id)
+
+    async def _explain_undecryptable(self, room_id: RoomId, event: MegolmEvent) -> None:
+        log.info("cannot decrypt %s from %s in %s", event.event_id, event.sender, room_id)
         key = (room_id, UserId(event.sender))
-        if key in self._warned_undecryptable:
+        too_old = self.services.clock() - _sent_at(event) > self.settings.catchup_max_age
+        if key in self._warned_undecryptable or too_old:
             return
         self._warned_undecryptable.add(key)
         msg = Incoming(
@@ -497,6 +599,8 @@ class MatrixBot:
                 await session.merge(DirectRoom(room_id=room_id, user_id=inviter))
 
     async def close(self) -> None:
+        for task in self._key_waits:
+            task.cancel()
         await self.client.close()
 
 
