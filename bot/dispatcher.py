@@ -11,6 +11,7 @@ from typing import Any
 
 from rapidfuzz import process
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import Command, CommandTable
@@ -96,14 +97,22 @@ class Dispatcher:
         await self._run_hooks(self.table.redaction_hooks, redaction)
 
     async def _run_hooks(self, hooks: list[Any], event: Reaction | Redaction) -> None:
-        try:
-            async with self.services.db.session() as session:
-                for hook in hooks:
-                    await hook(self.services, session, event)
-                session.add(HandledEvent(event_id=event.event_id))
-        except Exception:
-            self.services.metrics.errors.inc()
-            log.exception("hooks failed on event %s", event.event_id)
+        """All hooks and the handled mark in one transaction; retried once on a conflict
+        (two rooms' tasks writing the same row at once), so nothing is lost or doubled."""
+        for attempt in (1, 2):
+            try:
+                async with self.services.db.session() as session:
+                    for hook in hooks:
+                        await hook(self.services, session, event)
+                    session.add(HandledEvent(event_id=event.event_id))
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    log.warning("event %s conflicts with stored data; skipped", event.event_id)
+            except Exception:
+                self.services.metrics.errors.inc()
+                log.exception("hooks failed on event %s", event.event_id)
+                return
 
     async def notify_undecryptable(self, msg: Incoming, transport: Transport) -> None:
         lang = await self._language(msg, "")

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.announcer import CANCELLED, SENT, event_end
@@ -149,31 +149,33 @@ async def store_rating(
     at: datetime,
     reaction_event_id: str | None = None,
 ) -> bool:
-    """Keep the newest rating per member and event; True if it replaced an earlier one."""
-    row = await session.scalar(
-        select(FeedbackRating).where(
-            FeedbackRating.event_id == event_id, FeedbackRating.pseudonym == who
+    """Keep the newest rating per member and event; True if the member had rated before.
+
+    The update is one conditional statement, so two deliveries at once cannot overwrite a
+    newer rating with an older one; a duplicate first insert fails and is retried.
+    """
+    mine = (FeedbackRating.event_id == event_id, FeedbackRating.pseudonym == who)
+    source = "reaction" if reaction_event_id else "command"
+    updated = await session.execute(
+        update(FeedbackRating)
+        .where(*mine, FeedbackRating.updated_at <= at)
+        .values(stars=stars, reaction_event_id=reaction_event_id, source=source, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if updated.rowcount or await session.scalar(select(FeedbackRating.id).where(*mine)):
+        return True  # replaced, or a newer rating stays (an older event seen late)
+    session.add(
+        FeedbackRating(
+            event_id=event_id,
+            pseudonym=who,
+            stars=stars,
+            reaction_event_id=reaction_event_id,
+            source=source,
+            updated_at=at,
         )
     )
-    source = "reaction" if reaction_event_id else "command"
-    if row is None:
-        session.add(
-            FeedbackRating(
-                event_id=event_id,
-                pseudonym=who,
-                stars=stars,
-                reaction_event_id=reaction_event_id,
-                source=source,
-                updated_at=at,
-            )
-        )
-        return False
-    if row.updated_at <= at:  # an older event seen late never overrides a newer rating
-        row.stars = stars
-        row.reaction_event_id = reaction_event_id
-        row.source = source
-        row.updated_at = at
-    return True
+    await session.flush()
+    return False
 
 
 async def ratings_of(session: AsyncSession, event_id: int) -> list[int]:

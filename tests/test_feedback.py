@@ -393,3 +393,21 @@ async def test_retention_deletes_old_comments_only(services: Services) -> None:
     assert await comments(services) == ["neu"]
     async with services.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(FeedbackComment)) == 1
+
+
+async def test_simultaneous_first_ratings_of_one_member_count_once(
+    dispatcher: Dispatcher, services: Services
+) -> None:
+    """Two rooms' sync tasks may deliver one member's reactions at the same moment."""
+    event = await add_event(services)
+    start = datetime.now(UTC)
+    keys = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"] * 2
+    await asyncio.gather(
+        *(
+            dispatcher.handle_reaction(
+                react(MEMBER, key, f"$c{n}", at=start + timedelta(seconds=n))
+            )
+            for n, key in enumerate(keys)
+        )
+    )
+    assert await ratings(services) == [(event, 5)]  # the newest reaction wins, stored once
