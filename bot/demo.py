@@ -109,7 +109,9 @@ Die Demo läuft.
   Gesundheit und Kalender: http://127.0.0.1:{settings.http_port}/healthz ,
       http://127.0.0.1:{settings.http_port}/webinars.ics
 
-Sie schreiben jetzt als @mitglied in der Lobby. Probieren Sie: !hilfe
+Sie schreiben jetzt als @mitglied in der Lobby. Probieren Sie:
+  !hilfe · !frage Was ist das BZdI? · !passend Wasserstoff · !webinare
+  (Ein Demo-Webinar beginnt in wenigen Minuten; die Erinnerungen kommen in #ankuendigungen.)
 Strg-C beendet alles.
 """,
         flush=True,
