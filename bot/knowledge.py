@@ -36,6 +36,14 @@ MARGIN = 0.95  # runner-up scoring above this share of the best: ask instead of 
 _LOWERCASE_UNKNOWN = 0.5  # weight of an unknown lowercase word in a capitalised German text
 _LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zäöüß][\w-]*")
 _ANSWER_ONLY = 0.5  # a term found only in an answer counts this much towards coverage
+# A synonym the entry never uses itself ("Elektrolyseur" for an entry about "Wasserstoff")
+# is a weaker match than the word itself: a narrower term alone must not make an answer.
+_SYNONYM_ONLY = 0.5
+# A typo correction that is neither a swap nor a doubled letter, in a short term, is a
+# guess ("kanzler" -> "kanaele"): it counts this much unless another word of the question
+# that was not corrected this way supports the same entry.
+_UNSUPPORTED_GUESS = 0.5
+_GUESS_BELOW = 6  # length of a term below which a correction other than a slip is a guess
 _MAX_SUGGESTIONS = 3
 _SIMILAR = 0.5
 _FUZZY_MIN = 4  # shortest term that is typo-corrected
@@ -46,13 +54,26 @@ _MAX_CACHE = 10_000
 # equally well, one whose example questions ask the same way ranks higher ("Wo ...?" prefers
 # the entry about places). It never counts towards coverage, so it cannot make an answer.
 _INTENTS = re.compile(
-    r"\b(?:(?P<place>wo|wohin|woher|where|in welche[mnr]? (?:stadt|staedten|orten?))"
+    r"\b(?:(?P<place>wo|wohin|woher|where|in welche[mnr]? (?:stadt|staedten|orten?)"
+    r"|which (?:cities|towns|places|regions))"
     r"|(?<!fuer )(?<!for )(?P<person>wer|wen|wem|wessen|who|whom|whose)"
     r"|(?P<time>wann|when|wie lange|how long)"
     r"|(?P<number>wie ?viele?n?|how many|how much|anzahl)"
     r"|(?P<reason>warum|wieso|weshalb|why))\b"
 )
 _INTENT_BOOST = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """A query term: the indexed term (None: unknown to the knowledge base), its weight, the
+    forms of the word it stands in for as a synonym (empty: as written) and whether it is
+    only a guessed typo correction."""
+
+    term: str | None
+    weight: float
+    forms: frozenset[str] = frozenset()
+    guess: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,8 +222,9 @@ class KnowledgeIndex:
         self._positions: dict[str, int] = {}
         self._docs: list[Counter[str]] = []  # weighted term frequencies per entry
         self._strong: list[frozenset[str]] = []  # terms of title, questions and keywords
+        self._written: list[frozenset[str]] = []  # its words as written, before synonyms
         self._intents: list[frozenset[str] | None] = []  # what its questions ask, when needed
-        self._corrections: dict[str, str | None] = {}
+        self._corrections: dict[str, tuple[str | None, bool]] = {}
         for entry in entries:
             self._store(entry)
         self._build()
@@ -221,8 +243,13 @@ class KnowledgeIndex:
         ]
         frequencies: Counter[str] = Counter()
         strong: set[str] = set()
+        written: set[str] = set()
         for weight, texts in weighted:
-            counts = Counter(term for text in texts for term in self._analyzer.index_terms(text))
+            counts: Counter[str] = Counter()
+            for text in texts:
+                terms, forms = self._analyzer.index_analysis(text)
+                counts.update(terms)
+                written.update(forms)
             for term, count in counts.items():
                 frequencies[term] += weight * count
             if weight > _ANSWER:
@@ -233,11 +260,13 @@ class KnowledgeIndex:
             self._entries.append(entry)
             self._docs.append(frequencies)
             self._strong.append(frozenset(strong))
+            self._written.append(frozenset(written))
             self._intents.append(None)
         else:
             self._entries[position] = entry
             self._docs[position] = frequencies
             self._strong[position] = frozenset(strong)
+            self._written[position] = frozenset(written)
             self._intents[position] = None
 
     def _build(self) -> None:
@@ -272,16 +301,18 @@ class KnowledgeIndex:
     def _idf_of(df: int, count: int) -> float:
         return math.log(1 + (count - df + 0.5) / (df + 0.5))
 
-    def _correct(self, term: str) -> str | None:
-        """The indexed term an unknown query term is a typo of, or None. A typo keeps the
-        first letter and is at most one edit (two for long words) away, swaps included; in
-        a short term only two swapped letters or a missing double letter count."""
+    def _correct(self, term: str) -> tuple[str | None, bool]:
+        """The indexed term an unknown query term is a typo of (or None), and whether the
+        correction is only a guess. A typo keeps the first letter and is at most one edit
+        (two for long words) away, swaps included; in a short term only two swapped letters
+        or a missing double letter count."""
         if term in self._idf:
-            return term
+            return term, False
         if len(term) < _FUZZY_MIN or term.isdigit():
-            return None
-        if term in self._corrections:
-            return self._corrections[term]
+            return None, False
+        cached = self._corrections.get(term)
+        if cached is not None:
+            return cached
         edits = 1 if len(term) < _FUZZY_LONG else 2
         candidates = [
             candidate
@@ -293,16 +324,17 @@ class KnowledgeIndex:
         found = process.extractOne(
             term, candidates, scorer=OSA.distance, score_cutoff=edits, processor=None
         )
-        corrected = None
+        result: tuple[str | None, bool] = (None, False)
         if found is not None:
             corrected = self._analyzer.synonym_forms().get(found[0], found[0])
             corrected = corrected if corrected in self._idf else found[0]
+            result = (corrected, len(term) < _GUESS_BELOW and not _slip(term, found[0]))
         if len(self._corrections) < _MAX_CACHE:
-            self._corrections[term] = corrected
-        return corrected
+            self._corrections[term] = result
+        return result
 
-    def _query(self, question: str) -> list[tuple[str | None, float]]:
-        """Distinct query terms as (indexed term or None when unknown, weight)."""
+    def _query(self, question: str) -> list[_Term]:
+        """Distinct query terms with their weights and how they were found."""
         lang = detect_language(question)
         # German capitalises nouns: in a text that uses capitals, an unknown lowercase word is
         # most likely a verb or adjective and says less about the topic than an unknown noun.
@@ -311,33 +343,48 @@ class KnowledgeIndex:
             if lang == "de" and question != question.lower()
             else set()
         )
-        query = []
-        for term in dict.fromkeys(self._analyzer.terms(question, lang)):
-            indexed = self._correct(term)
+        query: list[_Term] = []
+        seen: set[str] = set()
+        for term, forms in self._analyzer.query_terms(question, lang):
+            if term in seen:
+                continue
+            seen.add(term)
+            indexed, guess = self._correct(term)
             if indexed is not None:
-                query.append((indexed, self._idf[indexed]))
+                query.append(_Term(indexed, self._idf[indexed], forms, guess))
             elif any(word.startswith(term) for word in lowercase):
-                query.append((None, self._unknown_idf * _LOWERCASE_UNKNOWN))
+                query.append(_Term(None, self._unknown_idf * _LOWERCASE_UNKNOWN))
             else:
-                query.append((None, self._unknown_idf))
+                query.append(_Term(None, self._unknown_idf))
         return query
 
-    def _coverage(self, position: int, query: list[tuple[str | None, float]]) -> float:
+    def _coverage(self, position: int, query: list[_Term]) -> float:
         """The idf-weighted share of the question an entry covers."""
-        doc, strong = self._docs[position], self._strong[position]
+        doc, strong, written = self._docs[position], self._strong[position], self._written[position]
         total = covered = 0.0
-        for term, weight in query:
-            total += weight
-            if term is not None and term in doc:
-                covered += weight if term in strong else weight * _ANSWER_ONLY
+        guesses = 0.0
+        supported = False
+        for item in query:
+            total += item.weight
+            if item.term is None or item.term not in doc:
+                continue
+            weight = item.weight if item.term in strong else item.weight * _ANSWER_ONLY
+            if item.forms and not item.forms & written:
+                weight *= _SYNONYM_ONLY
+            if item.guess:
+                guesses += weight
+            else:
+                covered += weight
+                supported = True
+        covered += guesses if supported else guesses * _UNSUPPORTED_GUESS
         return covered / total if total else 0.0
 
     def _rank(
-        self, query: list[tuple[str | None, float]], intents: frozenset[str] = frozenset()
+        self, query: list[_Term], intents: frozenset[str] = frozenset()
     ) -> list[tuple[float, int]]:
         scores: dict[int, float] = {}
-        for term, _ in query:
-            posting = self._postings.get(term) if term is not None else None
+        for item in query:
+            posting = self._postings.get(item.term) if item.term is not None else None
             if posting is not None:
                 for position, weight in zip(*posting, strict=True):
                     scores[position] = scores.get(position, 0.0) + weight
@@ -392,7 +439,7 @@ class KnowledgeIndex:
         """Terms of a question with their weights; unknown words stand for themselves."""
         signature = {}
         for term in self._analyzer.terms(question):
-            indexed = self._correct(term)
+            indexed, _ = self._correct(term)
             if indexed is None:
                 signature[term] = self._unknown_idf
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,6 +30,8 @@ _MIN_HEAD = 5  # any other compound part
 _MIN_COMPOUND = 8
 _MAX_COMPOUND = 40  # longer words are not German compounds but noise
 _MAX_CACHE = 50_000
+_MIN_SLIP = 5  # shorter filler words are not typo-corrected
+_AS_WRITTEN: frozenset[str] = frozenset()
 
 _Unit = tuple[str, str, str]  # a word, its German stem, its English stem
 _Pick = Callable[[_Unit], tuple[str, ...]]
@@ -70,7 +72,8 @@ GERMAN_STOPWORDS = frozenset(
     vielen wieviel wieviele wieso weshalb worueber wofuer woran wovon ne nen nem ner nix
     ueberhaupt danke moin servus dank weisst wisst sagt sagst koennten tun tut getan gemacht
     kriege kriegen kriegt bekommt steht stehen stand verfolgt verfolgte verfolgen lautet
-    hinter irgendwie bzw usw etc bald demnaechst
+    hinter irgendwie bzw usw etc bald demnaechst wurde wurden worden wurdest gewesen
+    ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -147,6 +150,19 @@ def load_synonyms(path: Path) -> list[list[str]]:
     return groups
 
 
+def _slips(words: Iterable[str]) -> Iterator[str]:
+    """Common slips of the longer words: two neighbouring letters swapped, a double letter
+    typed once."""
+    for word in words:
+        if len(word) < _MIN_SLIP:
+            continue
+        for i in range(len(word) - 1):
+            if word[i] != word[i + 1]:
+                yield word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+            else:
+                yield word[:i] + word[i + 1 :]
+
+
 def _words(text: str) -> list[str]:
     """Folded words of a text, hyphenated words taken apart."""
     return [word for token in _TOKEN.findall(fold(text)) for word in token.split("-")]
@@ -177,6 +193,8 @@ class Analyzer:
             self._known.update(self._forms(word)[1:])
             if len(word) >= _MIN_PART:
                 self._parts.add(word)
+        # "solte" for "sollte": a slip of a filler word is filler too, unless it is a word
+        self._filler_slips = frozenset(_slips(STOPWORDS)) - words
         for group in synonyms:
             self._add_group(group)
 
@@ -301,7 +319,7 @@ class Analyzer:
             if len(phrase[0]) > 1
         )
         canonical = next((self._single[form] for form in variants if form in self._single), None)
-        if part in STOPWORDS:
+        if part in STOPWORDS or part in self._filler_slips:
             return _Word(unit, variants, phrases, True, ())
         if canonical is not None:
             return _Word(unit, variants, phrases, True, (canonical,))
@@ -326,9 +344,13 @@ class Analyzer:
                 self._units_cache[word] = unit
         return unit
 
-    def _map(self, words: list[_Word], pick: _Pick | None) -> list[str]:
+    def _map(
+        self, words: list[_Word], pick: _Pick | None, forms: list[frozenset[str]] | None = None
+    ) -> list[str]:
         """Terms of a word sequence: phrases first (longest wins), then single words, each
-        mapped to its synonym group or, if it has none, to `pick(unit)` (None: indexing)."""
+        mapped to its synonym group or, if it has none, to `pick(unit)` (None: indexing).
+        `forms`, if given, receives for each term the forms of the word it was mapped from
+        when that word stands in for a synonym group, and no forms when taken as written."""
         terms: list[str] = []
         position = 0
         while position < len(words):
@@ -345,16 +367,23 @@ class Analyzer:
             if length:
                 terms.append(canonical)
                 position += length
+                if forms is not None:
+                    forms.append(_AS_WRITTEN)
                 continue
-            if pick is None or word.fixed:
-                terms.extend(word.indexed)
-            else:
-                terms.extend(pick(word.unit))
+            added = word.indexed if pick is None or word.fixed else pick(word.unit)
+            terms.extend(added)
+            if forms is not None:
+                forms.extend([word.variants if word.fixed else _AS_WRITTEN] * len(added))
             position += 1
         return terms
 
     def terms(self, text: str, lang: Lang | None = None) -> list[str]:
         """Query terms: one term per word, stemmed for the (detected) language of the text."""
+        return [term for term, _ in self.query_terms(text, lang)]
+
+    def query_terms(self, text: str, lang: Lang | None = None) -> list[tuple[str, frozenset[str]]]:
+        """Query terms with the forms of the word each stands for when it was mapped to a
+        synonym group ("Elektrolyseur" for "wasserstoff"); no forms: taken as written."""
         english = (lang or detect_language(text)) == "en"
 
         def pick(unit: _Unit) -> tuple[str, ...]:
@@ -363,9 +392,18 @@ class Analyzer:
                 return (other,)
             return (primary,)
 
-        return self._map(self._units(text), pick)
+        forms: list[frozenset[str]] = []
+        terms = self._map(self._units(text), pick, forms)
+        return list(zip(terms, forms, strict=True))
 
     def index_terms(self, text: str) -> list[str]:
         """Terms for indexing: both the German and the English stem of every word, so that
         a query matches whichever language it is stemmed in."""
         return self._map(self._units(text), None)
+
+    def index_analysis(self, text: str) -> tuple[list[str], set[str]]:
+        """The index terms of a text and the forms of its content words as written, before
+        synonyms apply."""
+        words = self._units(text)
+        written = {form for word in words if word.indexed for form in word.variants}
+        return self._map(words, None), written

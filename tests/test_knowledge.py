@@ -99,6 +99,10 @@ def test_short_words_with_swapped_or_missing_double_letters(shipped: KnowledgeIn
         ("wie lange gibts euch schon?", "laufzeit"),
         ("worum gehts euch eigentlich?", "ziele"),
         ("How can I reach you?", "kontakt"),
+        ("wer seid ihr?", "servicestelle"),
+        ("was könnt ihr für uns tun?", "angebote"),
+        ("wie viele inis habt ihr erreicht", "ergebnis-reichweite"),
+        ("When did the service centre start?", "laufzeit"),
     ],
 )
 def test_chat_idioms(shipped: KnowledgeIndex, question: str, expected: str) -> None:
@@ -122,6 +126,9 @@ def test_question_word_separates_entries_on_the_same_topic(shipped: KnowledgeInd
         "Wie hoch ist die Gewerbesteuer?",
         "Wie bewerbe ich mich bei einer Firma?",
         "what time is it",
+        "wer wird kanzler?",
+        "Wie werde ich Mitglied bei der IG Metall?",
+        "Wie funktioniert ein Elektrolyseur?",
         "",
         "???",
         "x" * 5000,
@@ -133,6 +140,29 @@ def test_question_word_separates_entries_on_the_same_topic(shipped: KnowledgeInd
 def test_out_of_scope_falls_back(shipped: KnowledgeIndex, question: str) -> None:
     match = shipped.search(question)
     assert match.entry is None
+
+
+def test_a_guessed_correction_alone_is_only_a_suggestion(shipped: KnowledgeIndex) -> None:
+    match = shipped.search("kanzler?")  # one letter from "Kanäle", a social media keyword
+    assert match.entry is None
+    assert shipped.search("Kanäle?").entry is not None
+
+
+def test_a_narrower_synonym_alone_is_only_a_suggestion(shipped: KnowledgeIndex) -> None:
+    match = shipped.search("How does an electrolyser work?")
+    assert match.entry is None
+    assert [entry.id for entry in match.suggestions] == ["wasserstoff-treffen"]
+    assert answer_id(shipped, "hydrogen?") == "wasserstoff-treffen"
+
+
+def test_founding_questions_reach_the_matching_entry(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Which cities got new initiatives?") == "gruendungsorte"
+    assert answer_id(shipped, "How do I set up an industry initiative in my region?") == (
+        "neue-initiativen"
+    )
+    assert answer_id(shipped, "Wie wurden die Initiativen untereinander vernetzt?") == (
+        "vernetzung"
+    )
 
 
 def test_suggestions_when_not_confident() -> None:

@@ -69,6 +69,27 @@ def test_chat_filler_is_dropped(analyzer: Analyzer) -> None:
     assert analyzer.terms("any upcoming hydrogen network soon?") == ["wasserstoff", "network"]
 
 
+def test_slips_of_filler_words_are_filler(analyzer: Analyzer) -> None:
+    assert analyzer.terms("Warum solte das Netzwerk wachsen?") == analyzer.terms("Netzwerk wachsen")
+    assert analyzer.terms("Wie wurden die Netzwerke gebildet?") == analyzer.terms(
+        "Netzwerke gebildet"
+    )
+
+
+def test_query_terms_tell_a_synonym_from_the_word_as_written(analyzer: Analyzer) -> None:
+    [(term, forms)] = analyzer.query_terms("H2?")
+    assert term == analyzer.terms("Wasserstoff")[0]
+    assert "h2" in forms
+    assert analyzer.query_terms("Netzwerk") == [("netzwerk", frozenset())]
+
+
+def test_index_analysis_keeps_the_words_as_written(analyzer: Analyzer) -> None:
+    terms, written = analyzer.index_analysis("Das Wasserstoff-Netzwerk")
+    assert terms == analyzer.index_terms("Das Wasserstoff-Netzwerk")
+    assert {"wasserstoff", "netzwerk"} <= written
+    assert "h2" not in written and "das" not in written
+
+
 def test_verb_form_joins_the_synonym_group_of_its_base(analyzer: Analyzer) -> None:
     assert analyzer.terms("unterstützt") == analyzer.terms("Beratung")
     assert analyzer.terms("Wer unterstützt uns?") == analyzer.terms("support", "en")
@@ -86,6 +107,15 @@ def test_shipped_synonyms_load_and_link_english_to_german() -> None:
     assert analyzer.terms("skilled workers", "en") == analyzer.terms("Fachkräfte")
     assert analyzer.terms("chamber of commerce", "en") == analyzer.terms("IHK")
     assert analyzer.terms("conference", "en") == analyzer.terms("Tagung")
+    assert analyzer.terms("inis") == analyzer.terms("Initiativen")
+    assert analyzer.terms("wer seid ihr?") == analyzer.terms("Servicestelle")
+    assert analyzer.terms("was könnt ihr für uns tun?") == analyzer.terms("Angebote")
+
+
+def test_start_alone_is_not_a_founding() -> None:
+    analyzer = Analyzer(load_synonyms(ROOT / "config" / "synonyms.yaml"))
+    assert analyzer.terms("When did it start?", "en") != analyzer.terms("founding", "en")
+    assert analyzer.terms("eine Initiative starten") == analyzer.terms("Gründung")
 
 
 @pytest.mark.parametrize(
