@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.initiative_csv import InitiativeRow, name_key
-from storage.models import Initiative
+from storage.models import Initiative, utcnow
 
 
 def to_row(initiative: Initiative) -> InitiativeRow:
@@ -22,15 +23,23 @@ def to_row(initiative: Initiative) -> InitiativeRow:
     )
 
 
+def row_values(row: InitiativeRow, bundesland: str | None) -> dict[str, Any]:
+    """The columns an InitiativeRow sets."""
+    return {
+        "name": row.name,
+        "name_key": name_key(row.name),
+        "region": row.region,
+        "bundesland": bundesland,
+        "topics": ";".join(row.topics),
+        "description": row.description,
+        "contact": row.contact,
+        "website": row.website,
+    }
+
+
 def apply_row(initiative: Initiative, row: InitiativeRow, bundesland: str | None) -> None:
-    initiative.name = row.name
-    initiative.name_key = name_key(row.name)
-    initiative.region = row.region
-    initiative.bundesland = bundesland
-    initiative.topics = ";".join(row.topics)
-    initiative.description = row.description
-    initiative.contact = row.contact
-    initiative.website = row.website
+    for column, value in row_values(row, bundesland).items():
+        setattr(initiative, column, value)
 
 
 async def by_name(session: AsyncSession, name: str) -> Initiative | None:
@@ -40,21 +49,24 @@ async def by_name(session: AsyncSession, name: str) -> Initiative | None:
 async def upsert(
     session: AsyncSession, rows: Iterable[InitiativeRow], bundesland_of: Callable[[str], str | None]
 ) -> tuple[int, int]:
-    """Insert or update by name (case-insensitive); returns (created, updated)."""
-    created = updated = 0
-    existing = {i.name_key: i for i in await session.scalars(select(Initiative))}
+    """Insert or update by name (case-insensitive), in bulk; returns (created, updated)."""
+    found = await session.execute(select(Initiative.name_key, Initiative.id))
+    existing = {key: initiative_id for key, initiative_id in found}
+    now = utcnow()
+    new: dict[str, dict[str, Any]] = {}
+    changed: list[dict[str, Any]] = []
     for row in rows:
-        initiative = existing.get(name_key(row.name))
-        if initiative is None:
-            initiative = Initiative()
-            session.add(initiative)
-            existing[name_key(row.name)] = initiative
-            created += 1
+        values = {**row_values(row, bundesland_of(row.region)), "updated_at": now}
+        known = existing.get(values["name_key"])
+        if known is None:
+            new[values["name_key"]] = {**values, "created_at": now}
         else:
-            updated += 1
-        apply_row(initiative, row, bundesland_of(row.region))
-    await session.flush()
-    return created, updated
+            changed.append({"id": known, **values})
+    if new:
+        await session.execute(insert(Initiative), list(new.values()))
+    if changed:
+        await session.execute(update(Initiative), changed)
+    return len(new), len(changed)
 
 
 async def all_initiatives(session: AsyncSession) -> list[Initiative]:
