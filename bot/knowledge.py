@@ -2,9 +2,11 @@
 
 Retrieval is BM25F over the analysed title, example questions, keywords and answers of every
 entry. Whether an answer is given depends on how much of the question the best entry covers
-(idf-weighted share of the question's terms, words the knowledge base never uses count fully
-against it) and on the distance to the runner-up: a wrong confident answer is worse than
-"I don't know", so close calls become "Did you mean ...?" suggestions.
+(idf-weighted share of the question's terms; a word nobody knows counts less against an entry
+that several words of the question agree on, unless the question is mostly made of such
+words) and on the distance to the runner-up: a wrong confident answer is worse than
+"I don't know", so close calls become "Did you mean ...?" suggestions, and a clear lead
+needs a little less coverage.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ _K1, _B = 5.0, 0.5  # a high k1: where a term appears counts more than that it d
 CONFIDENT = 0.55  # at least this much covered: answer
 SUGGEST = 0.35  # at least this much covered: "Did you mean ...?"
 MARGIN = 0.95  # runner-up scoring above this share of the best: ask instead of answering
+# Two or more words of the question that agree on an entry are good evidence. Then:
+# - a best entry far ahead of the runner-up (runner-up below CLEAR_LEAD of its score) is
+#   answered from a little less coverage (CONFIDENT_LEADING);
+# - a word neither the knowledge base nor the synonym list knows ("bewirken", "doof") is no
+#   evidence against the entry: it weighs UNKNOWN_SHARE of its idf in the coverage, unless
+#   such words outweigh the known ones more than UNKNOWN_MOSTLY times (then the question is
+#   about something else and they count fully).
+CLEAR_LEAD = 0.7
+CONFIDENT_LEADING = 0.48
+UNKNOWN_SHARE = 0.5
+UNKNOWN_MOSTLY = 2.0
 _LOWERCASE_UNKNOWN = 0.5  # weight of an unknown lowercase word in a capitalised German text
 _LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zäöüß][\w-]*")
 _ANSWER_ONLY = 0.5  # a term found only in an answer counts this much towards coverage
@@ -67,13 +80,14 @@ _INTENT_BOOST = 0.3
 @dataclass(frozen=True, slots=True)
 class _Term:
     """A query term: the indexed term (None: unknown to the knowledge base), its weight, the
-    forms of the word it stands in for as a synonym (empty: as written) and whether it is
-    only a guessed typo correction."""
+    forms of the word it stands in for as a synonym (empty: as written), whether it is
+    only a guessed typo correction and whether no one knows the word at all."""
 
     term: str | None
     weight: float
     forms: frozenset[str] = frozenset()
     guess: bool = False
+    foreign: bool = False  # unknown to the knowledge base and the synonym list
 
 
 @dataclass(frozen=True)
@@ -352,19 +366,24 @@ class KnowledgeIndex:
             indexed, guess = self._correct(term)
             if indexed is not None:
                 query.append(_Term(indexed, self._idf[indexed], forms, guess))
-            elif any(word.startswith(term) for word in lowercase):
-                query.append(_Term(None, self._unknown_idf * _LOWERCASE_UNKNOWN))
-            else:
-                query.append(_Term(None, self._unknown_idf))
+                continue
+            weight = self._unknown_idf
+            if any(word.startswith(term) for word in lowercase):
+                weight *= _LOWERCASE_UNKNOWN
+            query.append(_Term(None, weight, foreign=not self._analyzer.is_group_term(term)))
         return query
 
-    def _coverage(self, position: int, query: list[_Term]) -> float:
-        """The idf-weighted share of the question an entry covers."""
+    def _coverage(self, position: int, query: list[_Term]) -> tuple[float, bool]:
+        """The idf-weighted share of the question an entry covers, and whether two or more
+        words of the question agree on the entry (one matching word is weak evidence)."""
         doc, strong, written = self._docs[position], self._strong[position], self._written[position]
-        total = covered = 0.0
+        total = covered = foreign = 0.0
         guesses = 0.0
-        supported = False
+        matched = 0
         for item in query:
+            if item.foreign:
+                foreign += item.weight
+                continue
             total += item.weight
             if item.term is None or item.term not in doc:
                 continue
@@ -375,9 +394,13 @@ class KnowledgeIndex:
                 guesses += weight
             else:
                 covered += weight
-                supported = True
-        covered += guesses if supported else guesses * _UNSUPPORTED_GUESS
-        return covered / total if total else 0.0
+                matched += 1
+        covered += guesses if matched else guesses * _UNSUPPORTED_GUESS
+        agreed = matched >= 2
+        if agreed and foreign <= UNKNOWN_MOSTLY * total:
+            foreign *= UNKNOWN_SHARE
+        total += foreign
+        return (covered / total if total else 0.0), agreed
 
     def _rank(
         self, query: list[_Term], intents: frozenset[str] = frozenset()
@@ -413,16 +436,28 @@ class KnowledgeIndex:
         if not ranked:
             return Match(None, 0.0, ())
         best_score, best = ranked[0]
-        coverage = self._coverage(best, query)
-        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-        if coverage >= CONFIDENT and runner_up < MARGIN * best_score:
+        coverage, agreed = self._coverage(best, query)
+        # a runner-up that covers too little of the question to be suggested is no rival
+        runner_up = next(
+            (
+                score
+                for score, position in ranked[1:_MAX_SUGGESTIONS]
+                if self._coverage(position, query)[0] >= SUGGEST
+            ),
+            0.0,
+        )
+        clear = agreed and runner_up < CLEAR_LEAD * best_score
+        if (
+            coverage >= (CONFIDENT_LEADING if clear else CONFIDENT)
+            and runner_up < MARGIN * best_score
+        ):
             return Match(self._entries[best], coverage, ())
         if coverage < SUGGEST:
             return Match(None, coverage, ())
         close = [
             self._entries[position]
             for score, position in ranked[:_MAX_SUGGESTIONS]
-            if score >= 0.5 * best_score and self._coverage(position, query) >= SUGGEST
+            if score >= 0.5 * best_score and self._coverage(position, query)[0] >= SUGGEST
         ]
         return Match(None, coverage, tuple(close))
 

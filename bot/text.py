@@ -73,7 +73,8 @@ GERMAN_STOPWORDS = frozenset(
     ueberhaupt danke moin servus dank weisst wisst sagt sagst koennten tun tut getan gemacht
     kriege kriegen kriegt bekommt steht stehen stand verfolgt verfolgte verfolgen lautet
     hinter irgendwie bzw usw etc bald demnaechst wurde wurden worden wurdest gewesen
-    ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen
+    ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen gerade halt eh
+    echt wohl
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -84,7 +85,7 @@ ENGLISH_STOPWORDS = frozenset(
     their them then there these they this those to us want was we were what when where which
     who whom why will with would yes you your explain each other happen happens happened done
     make made think really run runs work works find s guys anything something does doing
-    whats hows wheres whos thx cheers soon upcoming
+    whats hows wheres whos thx cheers soon upcoming actually basically kinda anyway
     """.split()
 )
 STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS
@@ -183,6 +184,7 @@ class Analyzer:
         # first form of a phrase -> [(forms per position, canonical term)]
         self._phrases: dict[str, list[_Phrase]] = {}
         self._single: dict[str, str] = {}
+        self._canonicals: set[str] = set()
         words: set[str] = set()
         for text in vocabulary:
             words.update(_words(text))
@@ -214,6 +216,7 @@ class Analyzer:
                 for form in pattern[0]:
                     self._single.setdefault(form, canonical)
         self._known.add(canonical)
+        self._canonicals.add(canonical)
 
     def _forms(self, word: str) -> _Unit:
         """The word, its German stem and its English stem (cached)."""
@@ -225,14 +228,25 @@ class Analyzer:
         return forms
 
     @staticmethod
-    def _variants(unit: _Unit) -> frozenset[str]:
+    def _ordered_variants(unit: _Unit) -> tuple[str, ...]:
+        """The forms a word matches, most specific first: as written, German stem, English
+        stem, singular. The order decides between synonym groups that share a stem
+        ("schule" and "schueler" both stem to "schul"), so it must not depend on hashing."""
         raw = unit[0]
-        plural = {raw[:-1]} if raw.endswith("s") and len(raw) > 4 else set()
-        return frozenset({*unit, *plural})
+        plural = (raw[:-1],) if raw.endswith("s") and len(raw) > 4 else ()
+        return tuple(dict.fromkeys((*unit, *plural)))
+
+    @classmethod
+    def _variants(cls, unit: _Unit) -> frozenset[str]:
+        return frozenset(cls._ordered_variants(unit))
 
     def synonym_forms(self) -> Mapping[str, str]:
         """Every single-word synonym form (folded, stemmed) and its canonical term."""
         return self._single
+
+    def is_group_term(self, term: str) -> bool:
+        """Whether a query term stands for a synonym group (the synonym list knows it)."""
+        return term in self._canonicals
 
     def is_synonym(self, word: str) -> bool:
         return any(form in self._single for form in self._variants(self._forms(word)))
@@ -311,14 +325,15 @@ class Analyzer:
 
     def _word(self, part: str) -> _Word:
         unit = self._unit(part)
-        variants = self._variants(unit)
+        ordered = self._ordered_variants(unit)
+        variants = frozenset(ordered)
         phrases = tuple(
             phrase
-            for form in variants
+            for form in ordered
             for phrase in self._phrases.get(form, ())
             if len(phrase[0]) > 1
         )
-        canonical = next((self._single[form] for form in variants if form in self._single), None)
+        canonical = next((self._single[form] for form in ordered if form in self._single), None)
         if part in STOPWORDS or part in self._filler_slips:
             return _Word(unit, variants, phrases, True, ())
         if canonical is not None:

@@ -6,8 +6,8 @@ In scope, "right" means the confident answer is the expected entry; "suggested" 
 questions where the expected entry is among the "Did you mean ...?" suggestions instead.
 Out of scope, "right" means no confident answer (an honest fallback). The question set is
 split into two fixed halves so thresholds can be tuned on one and checked on the other.
-`--file` measures another question set in the same format, such as the blind set
-tests/data/questions_blind.yaml that is kept for a final check and never tuned on.
+`--file` measures another question set in the same format, such as the blind sets
+tests/data/questions_blind*.yaml; the newest one is kept for a final check and never tuned on.
 """
 
 from __future__ import annotations

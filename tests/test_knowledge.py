@@ -109,6 +109,50 @@ def test_chat_idioms(shipped: KnowledgeIndex, question: str, expected: str) -> N
     assert answer_id(shipped, question) == expected
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Was wollte die Servicestelle bewirken?", "ziele"),
+        ("wer steckt dahinter?", "auftraggeber"),
+        ("Kann die Servicestelle zu uns kommen?", "vor-ort-hilfe"),
+        ("kommt ihr zu uns raus?", "vor-ort-hilfe"),
+        ("wie kommt man an junge leute ran?", "junge-menschen"),
+        ("can I talk to a real person?", "kontakt"),
+        ("Warum finden viele die Industrie doof?", "industrie-image"),
+    ],
+)
+def test_everyday_verbs_and_idioms(shipped: KnowledgeIndex, question: str, expected: str) -> None:
+    assert answer_id(shipped, question) == expected
+
+
+def test_an_unknown_word_does_not_count_against_agreeing_known_words(
+    shipped: KnowledgeIndex,
+) -> None:
+    # "lol" and "gewonnen" are words the knowledge base never uses
+    assert answer_id(shipped, "wettbewerb fuer inis wer hat gewonnen lol") == "wettbewerb"
+
+
+def test_a_clear_lead_is_answered_from_a_little_less_coverage(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Wie viele Initiativen waren vorab geplant?") == (
+        "ergebnis-reichweite"
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # one known word among words nobody knows: about something else
+        "Welche Initiativen erforschen Quantencomputer, Raumfahrt und Biotechnologie?",
+        # a word of the synonym list that no entry uses counts fully
+        "Gibt es Zuschüsse für Initiativen?",
+    ],
+)
+def test_questions_mostly_about_unknown_things_fall_back(
+    shipped: KnowledgeIndex, question: str
+) -> None:
+    assert shipped.search(question).entry is None
+
+
 def test_question_word_separates_entries_on_the_same_topic(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, "Where were new initiatives set up?") == "gruendungsorte"
     assert answer_id(shipped, "Wer hat bei der Gründung mitgemacht?") == "gruendungspartner"

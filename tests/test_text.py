@@ -112,6 +112,24 @@ def test_shipped_synonyms_load_and_link_english_to_german() -> None:
     assert analyzer.terms("was könnt ihr für uns tun?") == analyzer.terms("Angebote")
 
 
+def test_a_word_joins_its_own_group_before_a_group_sharing_its_stem() -> None:
+    # "Schüler" and "Schule" share the German stem "schul"
+    analyzer = Analyzer([["Schüler", "pupils"], ["Schule", "school"]])
+    assert analyzer.terms("Schule") == analyzer.terms("school", "en")
+    assert analyzer.terms("Schüler") == analyzer.terms("pupils", "en")
+
+
+def test_chat_idioms_join_their_groups() -> None:
+    analyzer = Analyzer(load_synonyms(ROOT / "config" / "synonyms.yaml"))
+    assert analyzer.terms("wer steckt dahinter") == analyzer.terms("Auftraggeber")
+    assert analyzer.terms("zu uns kommen") == analyzer.terms("vor Ort")
+    assert analyzer.terms("bewirken") == analyzer.terms("achieve", "en")
+    assert analyzer.terms("real person", "en") == analyzer.terms("Kontakt")
+    assert analyzer.terms("kommt ihr") == []
+    assert analyzer.is_group_term(analyzer.terms("Zuschuss")[0])
+    assert not analyzer.is_group_term(analyzer.terms("Quantencomputer")[0])
+
+
 def test_start_alone_is_not_a_founding() -> None:
     analyzer = Analyzer(load_synonyms(ROOT / "config" / "synonyms.yaml"))
     assert analyzer.terms("When did it start?", "en") != analyzer.terms("founding", "en")
