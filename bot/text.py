@@ -29,7 +29,7 @@ _MIN_PART = 4  # a final compound part
 _MIN_HEAD = 5  # any other compound part
 _MIN_COMPOUND = 8
 _MAX_COMPOUND = 40  # longer words are not German compounds but noise
-_MAX_CACHE = 50_000
+_MAX_CACHE = 20_000
 _MIN_SLIP = 5  # shorter filler words are not typo-corrected
 _AS_WRITTEN: frozenset[str] = frozenset()
 
@@ -266,7 +266,11 @@ class Analyzer:
         if cached is not None:
             return cached
         result: tuple[str, ...] = (word,)
-        if _MIN_COMPOUND <= len(word) <= _MAX_COMPOUND and not self.is_synonym(word):
+        if (
+            _MIN_COMPOUND <= len(word) <= _MAX_COMPOUND
+            and word.isalpha()  # codes and numbers ("industrie40", "2030") are not compounds
+            and not self.is_synonym(word)
+        ):
             best = self._best_split(word)
             if best is not None and len(best) > 1:
                 result = best
