@@ -376,7 +376,13 @@ class MatrixBot:
                 await self.join_announcement_rooms()
                 full_state = False
                 self.ready.set()
-            await self._handle_batch(resp, answer=not first)
+            try:
+                await self._handle_batch(resp, answer=not first)
+            except NETWORK_ERRORS as exc:  # the same batch comes again; handled ids are skipped
+                log.warning("batch not finished (%s); retrying in %.0fs", exc, backoff)
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, 60)
+                continue
             first = False
             since = resp.next_batch
             await self.services.db.set_states(sync_token=since, last_sync_at=str(time.time()))
