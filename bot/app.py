@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -144,6 +145,7 @@ async def run(settings: Settings) -> None:
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Serve Matrix (and HTTP) until `stop` is set."""
     services = await build_services(settings)
+    gc.freeze()  # the loaded data lives as long as the process: keep it out of GC passes
     bot = MatrixBot(services, build_dispatcher(services, flood=True))
     announcer = Announcer(services, bot.transport, bot.transport.announcement_rooms)
     services.announcer = announcer
