@@ -60,6 +60,10 @@ _GUESS_BELOW = 6  # length of a term below which a correction other than a slip 
 _MAX_SUGGESTIONS = 3
 _SIMILAR = 0.5
 _FUZZY_MIN = 4  # shortest term that is typo-corrected
+# A term one letter shorter ("zil" for "Zile") is corrected only by one missing letter, and
+# only to the one synonym group it can stand for ("ziel"): short words have too many
+# neighbours for anything less specific.
+_FUZZY_SHORT = 3
 _FUZZY_STRICT = 5  # below this length only swapped or doubled letters count as a typo
 _FUZZY_LONG = 8  # from this length two edits count as a typo
 _MAX_CACHE = 10_000
@@ -75,6 +79,17 @@ _INTENTS = re.compile(
     r"|(?P<reason>warum|wieso|weshalb|why))\b"
 )
 _INTENT_BOOST = 0.3
+# Entries whose title itself asks something ("Where new initiatives were founded") are
+# aspects of a broader entry. Among entries scoring within CLEAR_LEAD of the best, the one
+# whose title asks what the question asks wins unless the best entry's questions already ask
+# it; a question that asks none of it stays with the best entry if that is the one with a
+# plain title. The others then are no rivals, but the winner needs full CONFIDENT coverage.
+# A question that names an entry's whole title ("the service centre for regional industry
+# initiatives") is about that entry, however common the title's words are elsewhere in the
+# knowledge base: for that entry each of them weighs at least this share of the weight of a
+# word the knowledge base never uses.
+_TITLE_FLOOR = 0.5
+_TITLE_MIN_TERMS = 2  # a one-word title is no phrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +253,8 @@ class KnowledgeIndex:
         self._strong: list[frozenset[str]] = []  # terms of title, questions and keywords
         self._written: list[frozenset[str]] = []  # its words as written, before synonyms
         self._intents: list[frozenset[str] | None] = []  # what its questions ask, when needed
+        self._titles: list[tuple[frozenset[str], ...] | None] = []  # title terms, when needed
+        self._aspects: list[frozenset[str] | None] = []  # what its title asks, when needed
         self._corrections: dict[str, tuple[str | None, bool]] = {}
         for entry in entries:
             self._store(entry)
@@ -258,12 +275,16 @@ class KnowledgeIndex:
         frequencies: Counter[str] = Counter()
         strong: set[str] = set()
         written: set[str] = set()
+        analysed: dict[str, list[str]] = {}  # a text repeated across languages is read once
         for weight, texts in weighted:
             counts: Counter[str] = Counter()
             for text in texts:
-                terms, forms = self._analyzer.index_analysis(text)
+                terms = analysed.get(text)
+                if terms is None:
+                    terms, forms = self._analyzer.index_analysis(text)
+                    analysed[text] = terms
+                    written.update(forms)
                 counts.update(terms)
-                written.update(forms)
             for term, count in counts.items():
                 frequencies[term] += weight * count
             if weight > _ANSWER:
@@ -276,12 +297,16 @@ class KnowledgeIndex:
             self._strong.append(frozenset(strong))
             self._written.append(frozenset(written))
             self._intents.append(None)
+            self._titles.append(None)
+            self._aspects.append(None)
         else:
             self._entries[position] = entry
             self._docs[position] = frequencies
             self._strong[position] = frozenset(strong)
             self._written[position] = frozenset(written)
             self._intents[position] = None
+            self._titles[position] = None
+            self._aspects[position] = None
 
     def _build(self) -> None:
         count = len(self._docs)
@@ -322,11 +347,13 @@ class KnowledgeIndex:
         or a missing double letter count."""
         if term in self._idf:
             return term, False
-        if len(term) < _FUZZY_MIN or term.isdigit():
+        if len(term) < _FUZZY_SHORT or term.isdigit():
             return None, False
         cached = self._corrections.get(term)
         if cached is not None:
             return cached
+        if len(term) < _FUZZY_MIN:
+            return self._correct_short(term)
         edits = 1 if len(term) < _FUZZY_LONG else 2
         candidates = [
             candidate
@@ -343,6 +370,19 @@ class KnowledgeIndex:
             corrected = self._analyzer.synonym_forms().get(found[0], found[0])
             corrected = corrected if corrected in self._idf else found[0]
             result = (corrected, len(term) < _GUESS_BELOW and not _slip(term, found[0]))
+        if len(self._corrections) < _MAX_CACHE:
+            self._corrections[term] = result
+        return result
+
+    def _correct_short(self, term: str) -> tuple[str | None, bool]:
+        groups = [
+            candidate
+            for candidate in self._by_start.get((term[0], len(term) + 1), ())
+            if OSA.distance(term, candidate) == 1
+        ]
+        result: tuple[str | None, bool] = (None, False)
+        if len(groups) == 1 and self._analyzer.is_group_term(groups[0]) and groups[0] in self._idf:
+            result = (groups[0], True)
         if len(self._corrections) < _MAX_CACHE:
             self._corrections[term] = result
         return result
@@ -377,6 +417,8 @@ class KnowledgeIndex:
         """The idf-weighted share of the question an entry covers, and whether two or more
         words of the question agree on the entry (one matching word is weak evidence)."""
         doc, strong, written = self._docs[position], self._strong[position], self._written[position]
+        named = self._named_title(position, query)
+        floor = _TITLE_FLOOR * self._unknown_idf
         total = covered = foreign = 0.0
         guesses = 0.0
         matched = 0
@@ -384,10 +426,11 @@ class KnowledgeIndex:
             if item.foreign:
                 foreign += item.weight
                 continue
-            total += item.weight
+            base = max(item.weight, floor) if item.term in named else item.weight
+            total += base
             if item.term is None or item.term not in doc:
                 continue
-            weight = item.weight if item.term in strong else item.weight * _ANSWER_ONLY
+            weight = base if item.term in strong else base * _ANSWER_ONLY
             if item.forms and not item.forms & written:
                 weight *= _SYNONYM_ONLY
             if item.guess:
@@ -419,6 +462,60 @@ class KnowledgeIndex:
                     scores[position] = score * (1 + _INTENT_BOOST)
         return sorted(((score, position) for position, score in scores.items()), reverse=True)
 
+    def _named_title(self, position: int, query: list[_Term]) -> frozenset[str]:
+        """The terms of the entry's title if the question names all of them (else none)."""
+        titles = self._titles[position]
+        if titles is None:
+            title = self._entries[position].title
+            titles = self._titles[position] = tuple(
+                terms
+                for lang, text in title.items()
+                if len(terms := self._title_terms(text, lang)) >= _TITLE_MIN_TERMS
+            )
+        asked = {item.term for item in query if item.term is not None and not item.guess}
+        return next((terms for terms in titles if terms <= asked), frozenset())
+
+    def _title_terms(self, text: str, lang: str) -> frozenset[str]:
+        terms = set()
+        for term, _ in self._analyzer.query_terms(text, "en" if lang == "en" else "de"):
+            indexed, guess = self._correct(term)
+            if indexed is None or guess:
+                return frozenset()  # a title word the index does not hold cannot be named
+            terms.add(indexed)
+        return frozenset(terms)
+
+    def _aspect_of(self, ranked: list[tuple[float, int]], intents: frozenset[str]) -> int | None:
+        """The one entry among the leaders whose title fits what the question asks (see
+        above), or None when the titles do not decide."""
+        leaders = [
+            position
+            for score, position in ranked[:_MAX_SUGGESTIONS]
+            if score >= CLEAR_LEAD * ranked[0][0]
+        ]
+        if len(leaders) < 2:
+            return None
+        asks = [self._title_intents(position) for position in leaders]
+        if not any(asks) or (intents and intents & self._entry_intents(leaders[0])):
+            return None
+        fitting = [
+            position
+            for position, asked in zip(leaders, asks, strict=True)
+            if (asked & intents if intents else not asked)
+        ]
+        if len(fitting) != 1 or not (intents or fitting[0] == leaders[0]):
+            return None
+        return fitting[0]
+
+    def _title_intents(self, position: int) -> frozenset[str]:
+        aspects = self._aspects[position]
+        if aspects is None:
+            aspects = self._aspects[position] = frozenset(
+                intent
+                for title in self._entries[position].title.values()
+                for intent in _intents(title)
+            )
+        return aspects
+
     def _entry_intents(self, position: int) -> frozenset[str]:
         intents = self._intents[position]
         if intents is None:
@@ -432,21 +529,29 @@ class KnowledgeIndex:
 
     def search(self, question: str) -> Match:
         query = self._query(question)
-        ranked = self._rank(query, _intents(question))
+        intents = _intents(question)
+        ranked = self._rank(query, intents)
         if not ranked:
             return Match(None, 0.0, ())
         best_score, best = ranked[0]
+        aspect = self._aspect_of(ranked, intents)
+        if aspect is not None:
+            best = aspect
         coverage, agreed = self._coverage(best, query)
         # a runner-up that covers too little of the question to be suggested is no rival
-        runner_up = next(
-            (
-                score
-                for score, position in ranked[1:_MAX_SUGGESTIONS]
-                if self._coverage(position, query)[0] >= SUGGEST
-            ),
-            0.0,
+        runner_up = (
+            0.0
+            if aspect is not None
+            else next(
+                (
+                    score
+                    for score, position in ranked[1:_MAX_SUGGESTIONS]
+                    if self._coverage(position, query)[0] >= SUGGEST
+                ),
+                0.0,
+            )
         )
-        clear = agreed and runner_up < CLEAR_LEAD * best_score
+        clear = agreed and aspect is None and runner_up < CLEAR_LEAD * best_score
         if (
             coverage >= (CONFIDENT_LEADING if clear else CONFIDENT)
             and runner_up < MARGIN * best_score

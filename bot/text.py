@@ -30,12 +30,13 @@ _MIN_HEAD = 5  # any other compound part
 _MIN_COMPOUND = 8
 _MAX_COMPOUND = 40  # longer words are not German compounds but noise
 _MAX_CACHE = 20_000
-_MIN_SLIP = 5  # shorter filler words are not typo-corrected
+_MIN_SLIP = 4  # shorter filler words are not typo-corrected
+_MIN_DROP = 5  # from this length a filler word with any one letter left out is filler too
 _AS_WRITTEN: frozenset[str] = frozenset()
 
 _Unit = tuple[str, str, str]  # a word, its German stem, its English stem
 _Pick = Callable[[_Unit], tuple[str, ...]]
-_Phrase = tuple[tuple[frozenset[str], ...], str]  # forms per position, canonical term
+_Phrase = tuple[tuple[frozenset[str], ...], str]  # forms per position, canonical ("": filler)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ GERMAN_STOPWORDS = frozenset(
     kriege kriegen kriegt bekommt steht stehen stand verfolgt verfolgte verfolgen lautet
     hinter irgendwie bzw usw etc bald demnaechst wurde wurden worden wurdest gewesen
     ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen gerade halt eh
-    echt wohl
+    echt wohl ueberall irgendwo konkret genauer nochmal bloss eben pls plz exakt sowas
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -85,10 +86,20 @@ ENGLISH_STOPWORDS = frozenset(
     their them then there these they this those to us want was we were what when where which
     who whom why will with would yes you your explain each other happen happens happened done
     make made think really run runs work works find s guys anything something does doing
-    whats hows wheres whos thx cheers soon upcoming actually basically kinda anyway
+    whats hows wheres whos thx cheers soon upcoming actually basically kinda anyway exactly
+    precisely pls plz
     """.split()
 )
 STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS
+# Chat idioms whose words mean something else on their own ("am besten": the best ones).
+FILLER_PHRASES = (
+    "am besten",
+    "oder so",
+    "und so",
+    "so was",
+    "best way",
+    "by the way",
+)
 
 # Function words that tell the two languages apart (words common to both are left out).
 _GERMAN_CUES = frozenset(
@@ -153,7 +164,7 @@ def load_synonyms(path: Path) -> list[list[str]]:
 
 def _slips(words: Iterable[str]) -> Iterator[str]:
     """Common slips of the longer words: two neighbouring letters swapped, a double letter
-    typed once."""
+    typed once ("kan"), and in the longest ones any one letter left out ("warn")."""
     for word in words:
         if len(word) < _MIN_SLIP:
             continue
@@ -161,6 +172,9 @@ def _slips(words: Iterable[str]) -> Iterator[str]:
             if word[i] != word[i + 1]:
                 yield word[:i] + word[i + 1] + word[i] + word[i + 2 :]
             else:
+                yield word[:i] + word[i + 1 :]
+        if len(word) >= _MIN_DROP:
+            for i in range(1, len(word)):
                 yield word[:i] + word[i + 1 :]
 
 
@@ -199,11 +213,17 @@ class Analyzer:
         self._filler_slips = frozenset(_slips(STOPWORDS)) - words
         for group in synonyms:
             self._add_group(group)
+        for phrase in FILLER_PHRASES:
+            pattern = tuple(self._variants(self._forms(word)) for word in _words(phrase))
+            for form in pattern[0]:
+                self._phrases.setdefault(form, []).append((pattern, ""))
 
     def _add_group(self, group: list[str]) -> None:
         patterns = []
         for phrase in group:
-            units = [self._forms(word) for word in _words(phrase)]
+            units = [
+                self._forms(word) for word in _words(phrase) if len(word) > 1 or word.isdigit()
+            ]
             if len(units) > 1 or (units and units[0][0] not in STOPWORDS):
                 patterns.append(tuple(self._variants(unit) for unit in units))
         if not patterns:
@@ -384,10 +404,11 @@ class Analyzer:
                     ):
                         length, canonical = len(pattern), term
             if length:
-                terms.append(canonical)
                 position += length
-                if forms is not None:
-                    forms.append(_AS_WRITTEN)
+                if canonical:
+                    terms.append(canonical)
+                    if forms is not None:
+                        forms.append(_AS_WRITTEN)
                 continue
             added = word.indexed if pick is None or word.fixed else pick(word.unit)
             terms.extend(added)

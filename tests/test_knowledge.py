@@ -256,3 +256,27 @@ def test_entry_from_answer_uses_the_text_for_all_languages() -> None:
         (),
         None,
     )
+
+
+def test_naming_an_entry_s_whole_title_answers_it(shipped: KnowledgeIndex) -> None:
+    question = "What precisely is the service centre for regional industry initiatives then?"
+    assert answer_id(shipped, question) == "servicestelle"
+
+
+def test_a_short_typo_of_a_topic_word_is_corrected(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Welche Zile verfolgte die Servicestelle?") == "ziele"
+    assert answer_id(shipped, "Wie kan ich die Servicestelle kontaktieren?") == "kontakt"
+
+
+def test_an_aspect_entry_answers_only_the_question_it_asks(shipped: KnowledgeIndex) -> None:
+    # three entries about founding: the general one, where (places) and who (partners)
+    assert answer_id(shipped, "ini gründen, wie geht das") == "neue-initiativen"
+    assert answer_id(shipped, "Where did the service centre help found initiatives?") == (
+        "gruendungsorte"
+    )
+    assert answer_id(shipped, "wer seid ihr eigentlich?") == "servicestelle"
+
+
+def test_board_members_are_answered_by_the_board_entry(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Sitzt Gesamtmetall im Fachbeirat?") == "fachbeirat"
+    assert answer_id(shipped, "Who is on the advisory board for the BZdI?") == "fachbeirat"

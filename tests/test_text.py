@@ -152,3 +152,14 @@ def test_bad_synonym_file_names_file_and_group(tmp_path: Path, content: str, mes
     with pytest.raises(ValueError, match=str(path)) as error:
         load_synonyms(path)
     assert message in str(error.value)
+
+
+def test_chat_fillers_carry_no_terms(analyzer: Analyzer) -> None:
+    assert analyzer.terms("wie geht das am besten?") == []
+    assert analyzer.terms("sowas oder so") == []
+    assert analyzer.terms("warn") == []  # "waren" with a letter left out
+
+
+def test_single_letters_in_a_phrase_synonym_do_not_block_it() -> None:
+    analyzer = Analyzer([["Kontakt", "how do I reach"]])
+    assert analyzer.terms("how do i reach", "en") == analyzer.terms("Kontakt")
