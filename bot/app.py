@@ -111,7 +111,7 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
     )
     directory = Directory(analyzer, data.taxonomy, data.regions)
     async with db.sessions() as session:
-        await directory.reload(session)
+        await directory.refresh(session)
     return Services(
         settings=settings,
         db=db,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -69,8 +70,7 @@ class Command:
             if arg.rest:
                 token, remaining = remaining, ""
             else:
-                token, _, remaining = remaining.partition(" ")
-                remaining = remaining.strip()
+                token, remaining = split_word(remaining)
             if not token:
                 if not arg.optional:
                     raise UsageError()
@@ -144,10 +144,10 @@ class CommandTable:
         candidates = self._by_name.get(fold(name))
         if not candidates:
             return None
-        word, _, tail = rest.strip().partition(" ")
+        word, tail = split_word(rest)
         for cmd in candidates:
             if cmd.sub and fold(word) in {fold(s) for s in cmd.sub}:
-                return cmd, tail.strip()
+                return cmd, tail
         plain = [c for c in candidates if not c.sub]
         return (plain[0], rest.strip()) if plain else None
 
@@ -158,5 +158,20 @@ class CommandTable:
         return (c for c in self.commands if c.role <= role)
 
 
+_ID = re.compile(r"#?([0-9]{1,9})")
+
+
 def int_arg(text: str) -> int:
-    return int(text.lstrip("#"))
+    """An id or count as people type it: `12` or `#12` (ASCII digits, at most nine)."""
+    match = _ID.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(text)
+    return int(match.group(1))
+
+
+def split_word(text: str) -> tuple[str, str]:
+    """The first word and the rest, split at any whitespace (also a line break)."""
+    parts = text.strip().split(None, 1)
+    return (
+        (parts[0], parts[1].strip()) if len(parts) == 2 else ((parts[0], "") if parts else ("", ""))
+    )

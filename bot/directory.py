@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import ctypes.util
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.matching import Matcher, Taxonomy
 from bot.regions import Regions
 from bot.text import Analyzer
-from storage.initiatives import all_initiatives, to_row
+from storage.initiatives import all_initiatives, directory_version, to_row
 
 LARGE = 1000  # a rebuild this big leaves many freed blocks behind
 
@@ -22,12 +23,21 @@ class Directory:
         self.taxonomy = taxonomy
         self.regions = regions
         self.matcher = Matcher((), analyzer, taxonomy, regions)
+        self.version: str | None = None  # the database's directory version the matcher shows
+        self._lock = asyncio.Lock()
 
-    async def reload(self, session: AsyncSession) -> None:
-        rows = [to_row(i) for i in await all_initiatives(session)]
-        self.matcher = Matcher(rows, self.analyzer, self.taxonomy, self.regions)
-        if len(rows) >= LARGE:
-            release_freed_memory()
+    async def refresh(self, session: AsyncSession) -> Matcher:
+        """The matcher, rebuilt first if the initiatives changed since it was built (in this
+        process or another one, e.g. `initiative-bot initiatives import`)."""
+        async with self._lock:
+            current = await directory_version(session)
+            if current != self.version:
+                rows = [to_row(i) for i in await all_initiatives(session)]
+                self.matcher = Matcher(rows, self.analyzer, self.taxonomy, self.regions)
+                self.version = current
+                if len(rows) >= LARGE:
+                    release_freed_memory()
+        return self.matcher
 
     def bundesland_of(self, region: str) -> str | None:
         return self.regions.bundesland_of(region)

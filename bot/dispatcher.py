@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,9 +66,6 @@ class Dispatcher:
         self.table = table
         self.flood = flood
 
-    def is_command(self, body: str) -> bool:
-        return _COMMAND.match(body.strip()) is not None
-
     async def handle(
         self, msg: Incoming, transport: Transport, *, record: bool = False, late: bool = False
     ) -> list[Reply]:
@@ -122,10 +119,13 @@ class Dispatcher:
         self, msg: Incoming, transport: Transport, record: bool, late: bool
     ) -> tuple[list[Reply], bool]:
         """The replies, and whether the event was recorded with the handler's changes."""
+        command_match = _COMMAND.match(msg.body.strip())
+        if command_match is None and (msg.reply_to or msg.thread_root) and self.table.reply_hooks:
+            taken = await self._reply_hooks(msg, transport, record)
+            if taken is not None:
+                return taken
         parsed = self._parse(msg)
         if parsed is None:
-            if msg.reply_to and self.table.reply_hooks:
-                return await self._reply_hooks(msg, transport, record)
             return [], False
         name, rest = parsed
         if self.flood is not None and not late:
@@ -136,7 +136,12 @@ class Dispatcher:
         resolved = self.table.resolve(name, rest)
         lang = await self._language(msg, name)
         if resolved is None:
-            return [self._unknown(name, lang)], False
+            family = self.table.family(name)
+            if family:  # a known command without a fitting sub-command: show them all
+                usages = "\n".join(c.usage(lang) for c in family)
+                return [self._text("error.usage", lang, usage=usages)], False
+            unknown = self._unknown(name, lang, suggest_only=not msg.direct)
+            return ([unknown] if unknown else []), False
         command, args_text = resolved
         if late and not command.late:
             return [], False
@@ -203,25 +208,35 @@ class Dispatcher:
         )
         return "en" if english_alias else self.services.settings.language
 
-    def _unknown(self, name: str, lang: Lang) -> Reply:
-        best = process.extractOne(name.lower(), self.table.names(), score_cutoff=70)
+    def _unknown(self, name: str, lang: Lang, *, suggest_only: bool) -> Reply | None:
+        """A hint for an unknown command; in group rooms only when one is close (another
+        bot's command or a pasted path is none of our business)."""
+        best = process.extractOne(
+            name.lower(), self.table.names(), scorer=fuzz.ratio, score_cutoff=70
+        )
         if best:
             return self._text("error.unknown_suggest", lang, name=name, suggestion=best[0])
-        return self._text("error.unknown", lang, name=name)
+        return None if suggest_only else self._text("error.unknown", lang, name=name)
 
     def _text(self, key: str, lang: Lang, **values: str) -> Reply:
         return Reply(self.services.texts.get(key, lang, **values))
 
     async def _reply_hooks(
         self, msg: Incoming, transport: Transport, record: bool
-    ) -> tuple[list[Reply], bool]:
+    ) -> tuple[list[Reply], bool] | None:
+        """Replies to the bot's own posts (e.g. a comment on a feedback prompt); None when no
+        hook took the message, so it can still be a question."""
         lang = await self._language(msg, "")
         try:
             async with self.services.db.session() as session:
                 ctx = Context(self.services, msg, session, lang, Role.MEMBER, transport, self.table)
+                taken = False
                 for hook in self.table.reply_hooks:
                     if await hook(ctx):
+                        taken = True
                         break
+                if not taken:
+                    return None
                 if record:
                     session.add(HandledEvent(event_id=msg.event_id))
             return ctx.replies, record

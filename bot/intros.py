@@ -65,7 +65,8 @@ async def introduction_round(services: Services, transport: Transport, rooms: li
             frozenset((row.first_id, row.second_id))
             for row in await session.scalars(select(Introduction))
         }
-        pairs = choose_pairs(candidates, services.directory.matcher, introduced)
+        matcher = await services.directory.refresh(session)
+        pairs = choose_pairs(candidates, matcher, introduced)
         for pair in pairs:
             session.add(Introduction(first_id=pair.first.id, second_id=pair.second.id))
     for pair in pairs:

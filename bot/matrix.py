@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
 KEY_WAIT = 4.0  # seconds to wait for a missing room key before explaining
 NETWORK_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)
+MAX_BODY = 12_000  # characters: body and HTML together must stay under the 64 KiB event limit
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}}}
 _FALLBACK_QUOTE = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
@@ -65,11 +66,13 @@ def allowed_inviter(user_id: str, allowlist: Iterable[str]) -> bool:
 
 def message_content(reply: Reply, to: Incoming | None) -> dict[str, Any]:
     """An m.notice with escaped HTML, as a rich reply (inside the thread if there is one)."""
-    html = reply.html or escape(reply.text).replace("\n", "<br>")
+    text = reply.text if len(reply.text) <= MAX_BODY else reply.text[:MAX_BODY] + " …"
+    html = reply.html if reply.html and len(reply.html) <= 2 * MAX_BODY else None
+    html = html or escape(text).replace("\n", "<br>")
     mentions = list(reply.mentions)
     content: dict[str, Any] = {
         "msgtype": "m.notice",
-        "body": reply.text,
+        "body": text,
         "format": "org.matrix.custom.html",
         "formatted_body": html,
     }
@@ -371,28 +374,33 @@ class MatrixBot:
                 await _sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 60)
                 continue
-            backoff = 1.0
-            if full_state:
-                await self.join_announcement_rooms()
-                full_state = False
-                self.ready.set()
             try:
+                if full_state:
+                    await self.join_announcement_rooms()
+                    full_state = False
+                    self.ready.set()
                 await self._handle_batch(resp, answer=not first)
-            except NETWORK_ERRORS as exc:  # the same batch comes again; handled ids are skipped
-                log.warning("batch not finished (%s); retrying in %.0fs", exc, backoff)
+                await self.services.db.set_states(
+                    sync_token=resp.next_batch, last_sync_at=str(time.time())
+                )
+            except Exception as exc:  # the same batch comes again; handled ids are skipped
+                if isinstance(exc, NETWORK_ERRORS):
+                    log.warning("batch not finished (%s); retrying in %.0fs", exc, backoff)
+                else:
+                    log.exception("batch not finished; retrying in %.0fs", backoff)
                 await _sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 60)
                 continue
+            backoff = 1.0
             first = False
             since = resp.next_batch
-            await self.services.db.set_states(sync_token=since, last_sync_at=str(time.time()))
             self.last_sync = time.monotonic()
             self.services.metrics.last_sync.set(time.time())
             try:
                 await self._maintain_keys()
                 if not self.cross_signed:
                     await self._cross_sign()
-            except NETWORK_ERRORS as exc:
+            except Exception as exc:  # never fatal: the next sync tries again
                 log.warning("key maintenance failed (%s); next sync retries", exc)
             self.synced.set()
             self.synced.clear()
@@ -495,8 +503,10 @@ class MatrixBot:
             return await session.get(HandledEvent, event_id) is not None
 
     async def _on_text(self, room_id: RoomId, event: RoomMessageText) -> None:
-        body, mentioned = self._strip_mention(event)
         relates = event.source.get("content", {}).get("m.relates_to", {}) or {}
+        if relates.get("rel_type") == "m.replace":
+            return  # an edit: the original message was already handled
+        body, mentioned = self._strip_mention(event)
         thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
         sent_at = _sent_at(event)
@@ -518,13 +528,13 @@ class MatrixBot:
         content = event.source.get("content", {})
         mentioned = self.user_id in (content.get("m.mentions") or {}).get("user_ids", [])
         localpart = self.user_id[1:].split(":", 1)[0]
-        names = {re.escape(self.user_id), re.escape(localpart)}
+        names = {re.escape(self.user_id[1:]), re.escape(localpart)}
         room = self.client.rooms.get(event.source.get("room_id", ""))
         if room is not None and (display := room.user_name(self.user_id)):
             names.add(re.escape(display))
-        prefix = re.compile(
-            rf"^@?(?:{'|'.join(sorted(names, key=len, reverse=True))})[:,]?\s*", re.I
-        )
+        alternatives = "|".join(sorted(names, key=len, reverse=True))
+        # "@bot hallo", "bot: hallo", "Bot, hallo" - but not "Bottrop ist schön"
+        prefix = re.compile(rf"^(?:@(?:{alternatives})\b[:,]?|(?:{alternatives})[:,])\s*", re.I)
         stripped = prefix.sub("", body, count=1)
         return stripped, mentioned or stripped != body
 

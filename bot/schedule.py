@@ -423,6 +423,12 @@ def local_when(texts: TextSource, lang: Any, when: datetime, tz: ZoneInfo) -> st
     )
 
 
+def local_day(texts: TextSource, lang: Any, when: datetime, tz: ZoneInfo) -> str:
+    """The local date alone, written as in local_when: `03.12.2026` or `2026-12-03`."""
+    local = when.astimezone(tz)
+    return texts.get("events.day", lang, day=local.day, month=local.month, year=local.year)
+
+
 def lead_text(texts: TextSource, lang: Any, ahead: timedelta) -> str:
     """`in 3 Tagen`, `in 1 Stunde`, `in 40 Minuten`: how long until the start, rounded."""
     seconds = max(0, round(ahead.total_seconds()))

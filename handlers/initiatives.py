@@ -16,9 +16,16 @@ from bot.initiative_csv import (
     validate_row,
     write_initiatives_csv,
 )
-from bot.matching import Hit
+from bot.matching import Hit, Matcher
 from bot.types import Role, UsageError, UserError
-from storage.initiatives import all_initiatives, apply_row, by_name, to_row, upsert
+from storage.initiatives import (
+    all_initiatives,
+    apply_row,
+    by_name,
+    mark_changed,
+    to_row,
+    upsert,
+)
 from storage.models import Initiative
 
 router = Router()
@@ -40,6 +47,10 @@ _FIELD_ALIASES = {
 
 def _directory(ctx: Context) -> Directory:
     return ctx.services.directory
+
+
+async def _matcher(ctx: Context) -> Matcher:
+    return await ctx.services.directory.refresh(ctx.session)
 
 
 def profile_line(row: InitiativeRow, bundesland: str | None) -> str:
@@ -69,8 +80,7 @@ def hit_lines(hits: list[Hit], lang: str) -> list[str]:
     args=(Arg("text", "TEXT", optional=True, rest=True),),
 )
 async def search(ctx: Context, text: str | None) -> None:
-    directory = _directory(ctx)
-    names = directory.matcher.search(text or "", k=_MAX_LIST + 1)
+    names = (await _matcher(ctx)).search(text or "", k=_MAX_LIST + 1)
     if not names:
         raise UserError(ctx.t("initiatives.none_found", query=text or ""))
     lines = []
@@ -122,7 +132,7 @@ async def profile(ctx: Context, name: str) -> None:
     args=(Arg("text", "NAME-ODER-THEMA", rest=True, label_en="NAME-OR-TOPIC"),),
 )
 async def match(ctx: Context, text: str) -> None:
-    found, hits = _directory(ctx).matcher.match(text, k=5)
+    found, hits = (await _matcher(ctx)).match(text, k=5)
     if not hits:
         raise UserError(ctx.t("initiatives.no_match", query=text))
     title = (
@@ -135,7 +145,7 @@ async def match(ctx: Context, text: str) -> None:
 
 @router.command(
     "initiative",
-    sub=("neu", "add"),
+    sub=("anlegen", "add"),
     role=Role.COORDINATOR,
     help={
         "de": "legt eine Initiative an (oder aktualisiert sie)",
@@ -164,10 +174,11 @@ async def add(ctx: Context, spec: str) -> None:
         website=parts[5] or None,
     )
     problems = validate_row(row, ctx.lang)
+    if not row.topics:
+        problems.append(ctx.t("initiatives.topic_needed"))
     if problems:
         raise UserError(ctx.t("initiatives.invalid", problems="; ".join(problems)))
     created, _ = await upsert(ctx.session, [row], _directory(ctx).bundesland_of)
-    await _directory(ctx).reload(ctx.session)
     key = "initiatives.added" if created else "initiatives.updated"
     ctx.reply(ctx.t(key, name=row.name))
 
@@ -184,8 +195,7 @@ async def remove(ctx: Context, name: str) -> None:
     if initiative is None:
         raise UserError(ctx.t("initiatives.not_found_exact", name=name))
     await ctx.session.delete(initiative)
-    await ctx.session.flush()
-    await _directory(ctx).reload(ctx.session)
+    await mark_changed(ctx.session)
     ctx.reply(ctx.t("initiatives.removed", name=initiative.name))
 
 
@@ -205,7 +215,9 @@ async def edit(ctx: Context, spec: str) -> None:
     attribute = _FIELD_ALIASES.get(field.strip().lower())
     if not name.strip() or attribute is None:
         raise UsageError(ctx.t("initiatives.fields", fields=", ".join(_EDITABLE)))
-    initiative = await _find(ctx, name.strip())
+    initiative = await by_name(ctx.session, name.strip())  # exact: never edit a look-alike
+    if initiative is None:
+        raise UserError(ctx.t("initiatives.not_found_exact", name=name.strip()))
     if ctx.role < Role.COORDINATOR and initiative.contact != ctx.sender:
         raise UserError(ctx.t("initiatives.not_yours", name=initiative.name))
     row = to_row(initiative)
@@ -222,13 +234,12 @@ async def edit(ctx: Context, spec: str) -> None:
     if problems:
         raise UserError(ctx.t("initiatives.invalid", problems="; ".join(problems)))
     apply_row(initiative, new, _directory(ctx).bundesland_of(new.region))
-    await ctx.session.flush()
-    await _directory(ctx).reload(ctx.session)
+    await mark_changed(ctx.session)
     ctx.reply(ctx.t("initiatives.updated", name=initiative.name))
 
 
 async def _find(ctx: Context, name: str) -> Initiative:
-    found = _directory(ctx).matcher.find(name)
+    found = (await _matcher(ctx)).find(name)
     initiative = await by_name(ctx.session, found) if found else None
     if initiative is None:
         raise UserError(ctx.t("initiatives.not_found", name=name))
@@ -255,7 +266,6 @@ async def import_csv(services: Services, data: bytes, *, skip_invalid: bool) -> 
         created, updated = await upsert(
             session, [row for _, row in rows], services.directory.bundesland_of
         )
-        await services.directory.reload(session)
     return ImportResult(created, updated, errors)
 
 

@@ -41,6 +41,9 @@ def format_entry(entry: Entry, lang: Lang) -> tuple[str, str]:
     args=(Arg("question", "TEXT", rest=True),),
 )
 async def ask(ctx: Context, question: str) -> None:
+    if not ctx.services.analyzer.terms(question):  # "hallo", "danke", "👍": nothing to look up
+        ctx.reply(ctx.t("offerings.small_talk"))
+        return
     index: KnowledgeIndex = ctx.services.knowledge
     match = index.search(question)
     if match.entry is not None:

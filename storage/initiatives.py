@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.initiative_csv import InitiativeRow, name_key
-from storage.models import Initiative, utcnow
+from storage.models import BotState, Initiative, utcnow
 
 
 def to_row(initiative: Initiative) -> InitiativeRow:
@@ -42,6 +43,18 @@ def apply_row(initiative: Initiative, row: InitiativeRow, bundesland: str | None
         setattr(initiative, column, value)
 
 
+VERSION_KEY = "directory_version"
+
+
+async def directory_version(session: AsyncSession) -> str:
+    return await session.scalar(select(BotState.value).where(BotState.key == VERSION_KEY)) or ""
+
+
+async def mark_changed(session: AsyncSession) -> None:
+    """Every change to the initiatives bumps the version, in the same transaction."""
+    await session.merge(BotState(key=VERSION_KEY, value=uuid.uuid4().hex))
+
+
 async def by_name(session: AsyncSession, name: str) -> Initiative | None:
     return await session.scalar(select(Initiative).where(Initiative.name_key == name_key(name)))
 
@@ -66,6 +79,8 @@ async def upsert(
         await session.execute(insert(Initiative), list(new.values()))
     if changed:
         await session.execute(update(Initiative), changed)
+    if new or changed:
+        await mark_changed(session)
     return len(new), len(changed)
 
 

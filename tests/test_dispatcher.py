@@ -154,3 +154,51 @@ async def test_late_messages_after_downtime_are_not_answered(services, probe) ->
     assert calls == [("late", None)]  # only the command declared late=True ran, silently
     async with services.db.sessions() as session:
         assert len(list(await session.scalars(select(HandledEvent.event_id)))) == 2
+
+
+async def test_known_command_without_sub_command_lists_its_forms(chat) -> None:
+    [text] = await chat("/faq", user=COORDINATOR)
+    assert "!faq unbeantwortet" in text and "!faq antwort N TEXT" in text
+
+
+async def test_unknown_command_in_a_group_room_is_ignored_unless_close(chat) -> None:
+    assert await chat("/home/user/datei.txt", direct=False) == []
+    assert "Meinten Sie !hilfe" in (await chat("!hilf", direct=False))[0]
+
+
+async def test_ids_must_be_plain_digits(chat) -> None:
+    for body in ["!faq answer ² Text", "!faq answer 99999999999999999999 Text"]:
+        [text] = await chat(body, user=COORDINATOR)
+        assert text.startswith("Aufruf: !faq antwort N TEXT")
+
+
+async def test_greetings_and_thanks_get_a_friendly_pointer_and_are_not_stored(
+    chat, services
+) -> None:
+    from storage.models import UnansweredQuestion
+
+    for body in ["hallo", "Danke!", "👍"]:
+        [text] = await chat(body)
+        assert "!hilfe" in text
+    async with services.db.sessions() as session:
+        assert list(await session.scalars(select(UnansweredQuestion))) == []
+
+
+async def test_a_reply_to_the_bot_goes_to_reply_hooks_before_questions(services, probe) -> None:
+    """Clients mention the author of the message replied to: a reply to the bot's post
+    arrives 'addressed', yet a hook (e.g. feedback comments) must see it first."""
+    router, _ = probe
+
+    @router.on_reply
+    async def take(ctx: Context) -> bool:
+        if ctx.msg.reply_to != "$prompt":
+            return False
+        ctx.reply("Kommentar gespeichert")
+        return True
+
+    conv = Conversation(_dispatcher_with(services, router))
+    assert await conv("Super Webinar!", direct=True, reply_to="$prompt") == [
+        "Kommentar gespeichert"
+    ]
+    [other] = await conv("Was ist das BZdI?", direct=True, reply_to="$answer")
+    assert "Bündnis" in other  # not taken by a hook: still a question

@@ -102,7 +102,7 @@ async def test_add_rejects_bad_input_and_stores_nothing(chat) -> None:
     [bad_contact] = await chat("/initiative add A | Jena | Optik | d | kontakt", user=COORDINATOR)
     assert "Matrix-ID" in bad_contact and "nichts gespeichert" in bad_contact
     [usage] = await chat("/initiative add nur ein Name", user=COORDINATOR)
-    assert usage.startswith("Aufruf: !initiative neu")
+    assert usage.startswith("Aufruf: !initiative anlegen")
     [gone] = await chat("!initiative A")
     assert "kenne ich nicht" in gone
 
@@ -151,3 +151,28 @@ async def test_contact_opts_out_of_introductions(demo, chat, services) -> None:
     assert all(owner not in reply.mentions for _, reply in transport.sent)
     [nothing] = await chat("!intros on", user=MEMBER)
     assert "not listed" in nothing or "keiner Initiative" in nothing
+
+
+async def test_a_running_bot_sees_initiatives_imported_by_another_process(
+    services, settings, chat
+) -> None:
+    from bot.app import build_services
+
+    assert "kenne ich nicht" in (await chat("!initiative Hydrogen Hub Aachen"))[0]
+    cli = await build_services(settings)  # `initiative-bot initiatives import`, elsewhere
+    try:
+        await import_csv(cli, DEMO.read_bytes(), skip_invalid=False)
+    finally:
+        await cli.db.dispose()
+    [profile] = await chat("!initiative Hydrogen Hub Aachen")
+    assert profile.splitlines()[0] == "Hydrogen Hub Aachen"
+
+
+async def test_edit_needs_the_exact_name(demo, chat) -> None:
+    [text] = await chat("!initiative edit Hydrogen Hub | topics=Kohle", user=COORDINATOR)
+    assert "genau dem Namen" in text
+
+
+async def test_chat_add_needs_a_topic(chat) -> None:
+    [text] = await chat("/initiative add Leer | Jena |  | Beschreibung", user=COORDINATOR)
+    assert "Thema" in text and "nichts gespeichert" in text
