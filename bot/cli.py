@@ -97,8 +97,11 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
         case "feedback":
             return await _with_services(settings, lambda services: _feedback(args, services))
         case "db":
-            services = await build_services(settings)
-            await services.db.dispose()
+            db = Database(settings.database_url)  # migrations only: no data files needed
+            try:
+                await db.upgrade()
+            finally:
+                await db.dispose()
             print("database is up to date")
         case "check":
             problems = settings.problems_for_run() + load_data()[1]

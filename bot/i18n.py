@@ -21,9 +21,6 @@ class Texts:
         template = variants.get(lang) or variants["de"]
         return template.format(**values) if values else template
 
-    def has(self, key: str) -> bool:
-        return key in self._table
-
 
 def load_texts(path: Path) -> tuple[Texts, list[str]]:
     """Texts plus problems found (missing German text, unknown language)."""

@@ -21,7 +21,7 @@ MAX_REGION = 200
 MAX_TOPIC = 100
 MAX_TOPICS = 20
 MAX_DESCRIPTION = 4000
-MAX_URL = 2000
+MAX_URL = 500  # the database column's size
 
 # Historical user-ID grammar: any printable ASCII except ":" in the localpart; the server
 # name is a DNS name, IPv4 or [IPv6] with an optional port.
@@ -97,7 +97,7 @@ def problems(row: InitiativeRow) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if not row.name.strip():
         found.append(("Name fehlt", "name is missing"))
-    elif len(row.name) > MAX_NAME:
+    elif max(len(row.name), len(name_key(row.name))) > MAX_NAME:  # "ß" folds to "ss"
         found.append(
             (
                 f"Name ist länger als {MAX_NAME} Zeichen",

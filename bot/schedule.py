@@ -121,6 +121,9 @@ def parse_minutes(text: str) -> int:
     return minutes
 
 
+MAX_LINK = 500  # the database column's size
+
+
 def parse_link(text: str) -> str:
     value = text.strip()
     try:
@@ -129,8 +132,13 @@ def parse_link(text: str) -> str:
     except ValueError:
         raise ScheduleError("bad_link", value=value) from None
     dotted = "." in host.strip(".") or host == "localhost"
-    if parts.scheme not in ("http", "https") or not dotted or any(c.isspace() for c in value):
-        raise ScheduleError("bad_link", value=value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not dotted
+        or any(c.isspace() for c in value)
+        or len(value) > MAX_LINK
+    ):
+        raise ScheduleError("bad_link", value=value[:MAX_LINK])
     return value
 
 

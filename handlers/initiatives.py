@@ -252,10 +252,6 @@ class ImportResult:
     updated: int
     errors: list[RowError]
 
-    @property
-    def rejected(self) -> bool:
-        return bool(self.errors) and self.created + self.updated == 0
-
 
 async def import_csv(services: Services, data: bytes, *, skip_invalid: bool) -> ImportResult:
     """All or nothing, unless `skip_invalid`: then the good rows go in and errors are listed."""
