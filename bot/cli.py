@@ -18,6 +18,7 @@ from bot.shell import run_shell
 from bot.types import UserId
 from config.settings import Settings, SettingsError, load_settings
 from handlers import feedback, initiatives
+from storage.db import Database
 
 T = TypeVar("T")
 
