@@ -58,7 +58,11 @@ def choose_pairs(
 
 
 async def introduction_round(services: Services, transport: Transport, rooms: list[RoomId]) -> int:
-    """Post this week's introductions to the announcement rooms; returns how many pairs."""
+    """Post this week's introductions to the announcement rooms; returns how many pairs.
+
+    Without rooms nobody would read them, so no pair is used up."""
+    if not rooms:
+        return 0
     async with services.db.session() as session:
         candidates = [i for i in await all_initiatives(session) if i.intros_enabled and i.contact]
         introduced = {

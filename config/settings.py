@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     invite_allowlist: StrList = Field(default_factory=list)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
     intro_schedule: str = "0 9 * * mon"
     flood_burst: int = Field(default=60, ge=1)
     flood_per_minute: int = Field(default=120, ge=1)
@@ -93,12 +94,14 @@ class Settings(BaseSettings):
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
 
-    @field_validator("homeserver")
+    @field_validator("homeserver", "public_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+        if not value:
+            return None  # unset, or an empty line in the environment
+        if not re.fullmatch(r"https?://[^\s/]+\S*", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/") if value else value
+        return value.rstrip("/")
 
     @field_validator("user_id")
     @classmethod

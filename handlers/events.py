@@ -27,6 +27,7 @@ from bot.schedule import (
     to_utc,
 )
 from bot.types import Role, UsageError, UserError
+from config.settings import Settings
 from storage.models import CalendarEvent, EventPost, EventSeries
 
 router = Router()
@@ -111,7 +112,8 @@ async def add_event(ctx: Context, spec: str) -> None:
         "minutes": first.minutes,
     }
     if len(events) == 1:
-        ctx.reply(ctx.t("events.added", id=first.id, **values))
+        reminders = ctx.t("events.reminders") if ctx.settings.announcement_rooms else ""
+        ctx.reply(ctx.t("events.added", id=first.id, reminders=reminders, **values))
     else:
         text = ctx.t(
             "events.added_series",
@@ -272,8 +274,10 @@ async def edit_event(ctx: Context, event_id: int, change: str) -> None:
         notified = await queue_notice(ctx.session, event, SlotKind.MOVE, ctx.services.clock())
     _after_commit(ctx)
     notice = ctx.t("events.notice_queued") if notified else ""
-    shown = _when(ctx, event.starts_at) if field in ("date", "time") else value.strip() or "–"
-    values = {"id": event.id, "title": event.title, "field": field, "value": shown}
+    moves_start = field in ("date", "time")
+    shown = _when(ctx, event.starts_at) if moves_start else value.strip() or "–"
+    label = ctx.t("events.field." + ("start" if moves_start else field))
+    values = {"id": event.id, "title": event.title, "field": label, "value": shown}
     ctx.reply(ctx.t("events.edited", notice=notice, **values))
 
 
@@ -339,9 +343,18 @@ async def upcoming(ctx: Context) -> None:
         lines.append("• " + item + (f"\n  {link}" if link else ""))
         html.append(f"<li>{escape(item)}" + (f"<br>{escape(link)}" if link else "") + "</li>")
     html.append("</ul>")
-    if ctx.settings.http_port:
-        url = f"http://{ctx.settings.http_host}:{ctx.settings.http_port}/webinars.ics"
+    if url := calendar_url(ctx.settings):
         calendar = ctx.t("events.upcoming.calendar", url=url)
         lines.append(calendar)
         html.append(f"<p>{escape(calendar)}</p>")
     ctx.reply("\n".join(lines), "".join(html))
+
+
+def calendar_url(settings: Settings) -> str | None:
+    """Where members subscribe to the calendar: BOT_PUBLIC_URL if set, else the bot's own
+    HTTP address (None when HTTP is off)."""
+    if settings.public_url:
+        return f"{settings.public_url}/webinars.ics"
+    if settings.http_port:
+        return f"http://{settings.http_host}:{settings.http_port}/webinars.ics"
+    return None

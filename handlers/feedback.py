@@ -24,9 +24,10 @@ from bot.announcer import CANCELLED, SENT, event_end
 from bot.commands import Arg, Router, int_arg
 from bot.context import Context, Services
 from bot.pseudonym import pseudonym
-from bot.schedule import SlotKind, local_when
+from bot.schedule import SlotKind, local_day, local_when
 from bot.types import Attachment, Lang, Reaction, Redaction, Role, RoomId, UsageError, UserError
 from config.settings import Settings
+from storage.db import purge_handled
 from storage.models import BotState, CalendarEvent, EventPost, FeedbackComment, FeedbackRating
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ RETENTION_INTERVAL = timedelta(days=1)
 _KEYCAP = "\u20e3"
 _VARIATION_SELECTOR = "\ufe0f"
 _SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_EVENT_ID = re.compile(r"#?([0-9]{1,9})")  # ASCII digits only; nine fit every database integer
+_STAR = re.compile(r"[1-5]")
 
 
 # -- the rules, as plain functions ---------------------------------------------------------
@@ -75,16 +78,16 @@ def parse_feedback(text: str) -> FeedbackInput:
     parts = text.split(maxsplit=2)
     if len(parts) < 2:
         raise FeedbackProblem("missing")
-    raw_id, raw_stars = parts[0].lstrip("#"), parts[1]
-    if not raw_id.isdigit():
+    raw_id, raw_stars = _EVENT_ID.fullmatch(parts[0]), parts[1]
+    if raw_id is None:
         raise FeedbackProblem("bad_id", value=parts[0])
-    stars = keycap_stars(raw_stars) or (int(raw_stars) if raw_stars.isdigit() else None)
-    if stars not in STARS:
+    stars = keycap_stars(raw_stars) or (int(raw_stars) if _STAR.fullmatch(raw_stars) else None)
+    if stars is None:
         raise FeedbackProblem("bad_stars", value=raw_stars)
     comment = parts[2].strip() if len(parts) > 2 else ""
     if len(comment) > MAX_COMMENT:
         raise FeedbackProblem("long_comment", limit=MAX_COMMENT)
-    return FeedbackInput(int(raw_id), stars, comment)
+    return FeedbackInput(int(raw_id.group(1)), stars, comment)
 
 
 def rating_period(event: CalendarEvent, settings: Settings) -> tuple[datetime, datetime]:
@@ -239,7 +242,8 @@ async def feedback_csv(services: Services, event_id: int) -> str | None:
 
 
 async def purge_expired(services: Services) -> int:
-    """Delete comments older than BOT_FEEDBACK_RETENTION and stale deletion requests."""
+    """Delete comments older than BOT_FEEDBACK_RETENTION, stale deletion requests and old
+    records of handled events; returns how many comments went."""
     now = services.clock()
     async with services.db.session() as session:
         result = await session.execute(
@@ -252,6 +256,7 @@ async def purge_expired(services: Services) -> int:
                 BotState.key.like("forget-%"), BotState.value < now.isoformat(timespec="seconds")
             )
         )
+        await purge_handled(session, now)
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
@@ -319,7 +324,11 @@ async def rate(ctx: Context, text: str) -> None:
     if given.comment:
         ctx.session.add(
             FeedbackComment(
-                event_id=event.id, pseudonym=who, text=given.comment, created_at=ctx.msg.sent_at
+                event_id=event.id,
+                pseudonym=who,
+                text=given.comment,
+                created_at=ctx.msg.sent_at,
+                matrix_event_id=ctx.msg.event_id,
             )
         )
     closes = rating_period(event, ctx.settings)[1]
@@ -348,8 +357,12 @@ async def rate_by_reaction(services: Services, session: AsyncSession, reaction: 
 
 @router.on_redaction
 async def unrate(services: Services, session: AsyncSession, redaction: Redaction) -> None:
+    """A removed reaction takes its rating along, a removed message its comment."""
     await session.execute(
         delete(FeedbackRating).where(FeedbackRating.reaction_event_id == redaction.redacts)
+    )
+    await session.execute(
+        delete(FeedbackComment).where(FeedbackComment.matrix_event_id == redaction.redacts)
     )
 
 
@@ -377,7 +390,13 @@ async def comment_on_prompt(ctx: Context) -> bool:
         ctx.reply(ctx.t("feedback.thanks_rating", stars=digit.group(1)))
         return True
     ctx.session.add(
-        FeedbackComment(event_id=event.id, pseudonym=who, text=text, created_at=ctx.msg.sent_at)
+        FeedbackComment(
+            event_id=event.id,
+            pseudonym=who,
+            text=text,
+            created_at=ctx.msg.sent_at,
+            matrix_event_id=ctx.msg.event_id,
+        )
     )
     ctx.reply(ctx.t("feedback.thanks_comment"))
     return True
@@ -481,7 +500,7 @@ async def _overview(ctx: Context) -> None:
         stars = await ratings_of(ctx.session, event.id)
         everything += stars
         summary = summarize(stars)
-        day = event.starts_at.astimezone(ctx.settings.tz).strftime("%d.%m.%Y")
+        day = local_day(ctx.services.texts, ctx.lang, event.starts_at, ctx.settings.tz)
         values = {"id": event.id, "title": event.title, "date": day, "count": summary.count}
         if summary.average is None:
             line = ctx.t("feedback.overview.item_none", **values)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import Arg, Router
 from bot.context import Context
 from bot.pseudonym import pseudonym
+from bot.schedule import local_day
 from bot.text import fold
 from bot.types import UsageError, UserId
 from storage.models import (
@@ -67,10 +68,13 @@ async def stored_about(session: AsyncSession, user: UserId) -> Stored:
         ),
         ratings=[tuple(row) for row in ratings],  # type: ignore[misc]
         comments=[tuple(row) for row in comments],  # type: ignore[misc]
-        contact_of=list(
-            await session.scalars(select(Initiative.name).where(Initiative.contact == user))
-        ),
+        contact_of=await contact_of(session, user),
     )
+
+
+async def contact_of(session: AsyncSession, user: UserId) -> list[str]:
+    """The initiatives whose public directory entry names `user` as the contact."""
+    return list(await session.scalars(select(Initiative.name).where(Initiative.contact == user)))
 
 
 async def forget(session: AsyncSession, user: UserId) -> None:
@@ -82,8 +86,15 @@ async def forget(session: AsyncSession, user: UserId) -> None:
     await session.execute(delete(FeedbackComment).where(FeedbackComment.pseudonym == who))
 
 
+def _with_contact_note(ctx: Context, text: str, names: list[str]) -> str:
+    """`text`, plus the reminder that directory entries naming the member are not erased."""
+    if not names:
+        return text
+    return text + "\n" + ctx.t("privacy.contact_kept", names=", ".join(names))
+
+
 def _day(ctx: Context, when: datetime) -> str:
-    return when.astimezone(ctx.settings.tz).strftime("%d.%m.%Y")
+    return local_day(ctx.services.texts, ctx.lang, when, ctx.settings.tz)
 
 
 def _describe(ctx: Context, stored: Stored) -> list[str]:
@@ -148,7 +159,8 @@ async def forget_me(ctx: Context, confirm: str | None) -> None:
             return
         expires = (now + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="seconds")
         await ctx.session.merge(BotState(key=key, value=expires))
-        ctx.reply(ctx.t("privacy.confirm", minutes=CONFIRM_MINUTES))
+        confirm_text = ctx.t("privacy.confirm", minutes=CONFIRM_MINUTES)
+        ctx.reply(_with_contact_note(ctx, confirm_text, stored.contact_of))
         return
     if fold(confirm) not in _CONFIRM_WORDS:
         raise UsageError()
@@ -158,4 +170,5 @@ async def forget_me(ctx: Context, confirm: str | None) -> None:
         return
     await ctx.session.delete(request)
     await forget(ctx.session, ctx.sender)
-    ctx.reply(ctx.t("privacy.deleted"))
+    names = await contact_of(ctx.session, ctx.sender)
+    ctx.reply(_with_contact_note(ctx, ctx.t("privacy.deleted"), names))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, select, text
+from sqlalchemy import Connection, delete, event, select, text
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,9 +18,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage.models import BotState
+from storage.models import BotState, HandledEvent
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+HANDLED_KEPT = timedelta(days=30)  # far longer than any sync replay or catch-up reaches back
 
 
 class Database:
@@ -65,6 +67,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def purge_handled(session: AsyncSession, now: datetime) -> int:
+    """Forget events handled more than HANDLED_KEPT ago; returns how many rows went."""
+    result = await session.execute(
+        delete(HandledEvent).where(HandledEvent.handled_at < now - HANDLED_KEPT)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:

@@ -202,3 +202,4 @@ class FeedbackComment(Base):
     pseudonym: Mapped[str] = mapped_column(String(64), index=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    matrix_event_id: Mapped[str | None] = mapped_column(String(255), index=True)  # its message

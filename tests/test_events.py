@@ -11,6 +11,7 @@ from pathlib import Path
 import icalendar
 import pytest
 from aiohttp.test_utils import make_mocked_request
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from bot.announcer import Announcer, calendar_route
@@ -134,8 +135,17 @@ async def posts(services: Services) -> list[EventPost]:
 async def test_coordinator_adds_and_lists_an_event(dispatcher: Dispatcher) -> None:
     text = await say(dispatcher, "/webinar add 03.12.2026 14:00 | Wasserstoff | https://ex.org/w")
     assert "ID 1" in text and "Do, 03.12.2026, 14:00 Uhr" in text and "60 Minuten" in text
+    assert "Erinnerungen" not in text  # no announcement rooms: nobody would be reminded
     listing = await say(dispatcher, "!webinar list")
     assert "ID 1 · Webinar „Wasserstoff“ · Do, 03.12.2026, 14:00 Uhr · 60 Min." in listing
+
+
+async def test_reminders_are_promised_only_with_announcement_rooms(
+    dispatcher: Dispatcher, services: Services
+) -> None:
+    services.settings.announcement_rooms = list(ROOMS)
+    text = await say(dispatcher, "/webinar add 03.12.2026 14:00 | Wasserstoff")
+    assert text.endswith("Die Ankündigungsräume bekommen Erinnerungen.")
 
 
 async def test_member_may_not_add_and_nothing_is_stored(
@@ -201,12 +211,43 @@ async def test_members_see_upcoming_events_with_link_and_calendar(
     assert "http://127.0.0.1:8099/webinars.ics" in text
 
 
+async def test_calendar_link_uses_the_public_url(
+    dispatcher: Dispatcher, services: Services
+) -> None:
+    await say(dispatcher, "/webinar add 03.12.2026 14:00 | Wasserstoff")
+    services.settings.public_url = "https://bot.example.org"
+    text = await say(dispatcher, "!webinare", user=MEMBER)
+    assert "Alle Termine für Ihren Kalender: https://bot.example.org/webinars.ics" in text
+    assert "127.0.0.1" not in text
+    services.settings.public_url, services.settings.http_port = None, 0
+    assert "Kalender" not in await say(dispatcher, "!webinare", user=MEMBER)
+
+
+def test_public_url_must_be_http_and_loses_its_trailing_slash() -> None:
+    def public(value: str) -> str | None:
+        return Settings(_env_file=None, public_url=value).public_url  # type: ignore[call-arg]
+
+    assert public("https://bot.example.org/") == "https://bot.example.org"
+    assert public("http://bot.example.org:8443/cal/") == "http://bot.example.org:8443/cal"
+    assert public("") is None
+    for bad in ("bot.example.org", "ftp://bot.example.org", "https://bot example.org"):
+        with pytest.raises(ValidationError):
+            public(bad)
+
+
+async def test_ids_beyond_nine_digits_get_the_usage(dispatcher: Dispatcher) -> None:
+    for line in ("/webinar cancel 99999999999999999999", "/webinar edit ٣ title=x"):
+        assert (await say(dispatcher, line)).startswith("Aufruf: !webinar")
+
+
 async def test_edit_changes_fields_and_refuses_bad_values(
     dispatcher: Dispatcher, services: Services
 ) -> None:
     await say(dispatcher, "/webinar add 03.12.2026 14:00 | Alt")
-    assert "title = Neu und besser" in await say(dispatcher, "/webinar edit 1 titel=Neu und besser")
-    assert "Do, 03.12.2026, 15:30 Uhr" in await say(dispatcher, "/webinar edit 1 time=15:30")
+    renamed = await say(dispatcher, "/webinar edit 1 titel=Neu und besser")
+    assert renamed.startswith("Geändert: ID 1 „Neu und besser“ – Titel: Neu und besser.")
+    moved = await say(dispatcher, "/webinar edit 1 time=15:30")
+    assert "– Beginn: Do, 03.12.2026, 15:30 Uhr." in moved
     assert "kenne ich nicht als Art" in await say(dispatcher, "/webinar edit 1 kind=Party")
     assert "in der Vergangenheit" in await say(dispatcher, "/webinar edit 1 date=01.01.2020")
     assert "Felder: title" in await say(dispatcher, "/webinar edit 1 farbe=blau")

@@ -27,7 +27,13 @@ from handlers.feedback import (
     purge_expired,
     summarize,
 )
-from storage.models import CalendarEvent, EventPost, FeedbackComment, FeedbackRating
+from storage.models import (
+    CalendarEvent,
+    EventPost,
+    FeedbackComment,
+    FeedbackRating,
+    HandledEvent,
+)
 
 from .conftest import COORDINATOR, MEMBER, Conversation
 
@@ -36,6 +42,7 @@ PROMPT = EventId("$prompt-1")
 OTHER = UserId("@other:localhost")
 THIRD = UserId("@third:localhost")
 BOT = UserId("@bot:localhost")
+DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")  # German, English
 
 
 async def add_event(
@@ -111,7 +118,19 @@ def test_keycaps_with_and_without_variation_selector() -> None:
 
 @pytest.mark.parametrize(
     ("text", "key"),
-    [("12 0", "bad_stars"), ("12 6", "bad_stars"), ("12 fünf", "bad_stars"), ("5", "missing")],
+    [
+        ("12 0", "bad_stars"),
+        ("12 6", "bad_stars"),
+        ("12 fünf", "bad_stars"),
+        ("5", "missing"),
+        ("12 ²", "bad_stars"),
+        ("12 ٣", "bad_stars"),
+        ("12 05", "bad_stars"),
+        ("² 5", "bad_id"),
+        ("٣ 5", "bad_id"),
+        ("1234567890 5", "bad_id"),
+        ("99999999999999999999 5", "bad_id"),
+    ],
 )
 def test_bad_input_is_named(text: str, key: str) -> None:
     with pytest.raises(FeedbackProblem) as caught:
@@ -158,6 +177,10 @@ async def test_command_rates_and_a_newer_rating_replaces(
         ("4", "zuerst die ID der Veranstaltung"),
         ("gut 4", "„gut“ ist keine ID"),
         ("999 4", "Eine Veranstaltung mit der ID 999 gibt es nicht"),
+        ("² 5", "„²“ ist keine ID"),
+        ("99999999999999999999 5", "„99999999999999999999“ ist keine ID"),
+        ("{id} ²", "„²“ kann ich nicht als Bewertung nehmen"),
+        ("{id} ٣", "„٣“ kann ich nicht als Bewertung nehmen"),
     ],
 )
 async def test_bad_ratings_get_a_precise_answer_and_store_nothing(
@@ -253,6 +276,23 @@ async def test_replies_to_the_prompt_are_comments(chat: Conversation, services: 
     assert sorted(await comments(services)) == ["Die Beispiele waren hilfreich", "Gern mehr dazu"]
 
 
+async def test_a_redacted_reply_takes_its_comment_along(
+    chat: Conversation, dispatcher: Dispatcher, services: Services
+) -> None:
+    event = await add_event(services)
+    await chat("Bitte die Folien schicken", room=ROOM, direct=False, reply_to=PROMPT)
+    await chat(f"!feedback {event} 4 Gute Referenten", user=OTHER)
+    async with services.db.sessions() as session:
+        reply_id = await session.scalar(
+            select(FeedbackComment.matrix_event_id).where(
+                FeedbackComment.text == "Bitte die Folien schicken"
+            )
+        )
+    assert reply_id
+    await dispatcher.handle_redaction(redact(MEMBER, reply_id))
+    assert await comments(services) == ["Gute Referenten"]
+
+
 async def test_a_reply_with_a_lone_digit_is_a_rating(
     chat: Conversation, services: Services
 ) -> None:
@@ -330,6 +370,18 @@ async def test_overview_of_recent_events(
     assert "Noch nicht" not in overview
     assert overview.index(f"ID {event},") < overview.index(f"ID {quiet},")  # latest first
     assert "Zusammen: 3 Bewertungen, Durchschnitt 4,3 von 5" in overview
+    day = datetime.now(UTC) - timedelta(days=3, minutes=60)  # the quiet event's start
+    german, english = (day.astimezone(services.settings.tz).strftime(f) for f in DATE_FORMATS)
+    assert f"ID {quiet}, {german}, „Netzwerktreffen“" in overview
+    await chat("!language en", user=COORDINATOR)
+    [overview] = await chat("/feedback report", user=COORDINATOR)
+    assert f'ID {quiet}, {english}, "Netzwerktreffen": no ratings' in overview
+
+
+async def test_report_ids_beyond_nine_digits_get_the_usage(chat: Conversation) -> None:
+    for command in ("/feedback report 9999999999999999999", "!feedback export ²"):
+        [answer] = await chat(command, user=COORDINATOR)
+        assert answer.startswith("Aufruf: !feedback")
 
 
 def rows_of(data: bytes | str) -> list[dict[str, str]]:
@@ -393,6 +445,16 @@ async def test_retention_deletes_old_comments_only(services: Services) -> None:
     assert await comments(services) == ["neu"]
     async with services.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(FeedbackComment)) == 1
+
+
+async def test_retention_forgets_handled_events_after_thirty_days(services: Services) -> None:
+    now = datetime.now(UTC)
+    async with services.db.session() as session:
+        for days in (31, 29):
+            session.add(HandledEvent(event_id=f"$seen-{days}", handled_at=now - timedelta(days)))
+    await purge_expired(services)
+    async with services.db.sessions() as session:
+        assert list(await session.scalars(select(HandledEvent.event_id))) == ["$seen-29"]
 
 
 async def test_simultaneous_first_ratings_of_one_member_count_once(

@@ -138,6 +138,22 @@ async def test_introductions_pair_strong_overlaps_once(demo, services) -> None:
     assert not seen & set(later)  # a pair is never introduced twice
 
 
+async def test_no_rooms_uses_up_no_introductions(demo, services) -> None:
+    from sqlalchemy import func, select
+
+    from bot.intros import introduction_round
+    from bot.shell import ShellTransport
+    from bot.types import RoomId
+    from storage.models import Introduction
+
+    transport = ShellTransport(coordinator=False)
+    assert await introduction_round(services, transport, []) == 0
+    assert transport.sent == []
+    async with services.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Introduction)) == 0
+    assert await introduction_round(services, transport, [RoomId("!news")]) >= 1
+
+
 async def test_contact_opts_out_of_introductions(demo, chat, services) -> None:
     from bot.intros import introduction_round
     from bot.shell import ShellTransport

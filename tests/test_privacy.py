@@ -84,6 +84,17 @@ async def test_my_data_lists_what_is_stored(
     assert other == "I have nothing stored about you."
 
 
+async def test_my_data_dates_follow_the_language(chat: Conversation, services: Services) -> None:
+    event = await add_event(services)
+    await chat(f"!feedback {event} 4")
+    today = datetime.now(UTC).astimezone(services.settings.tz)
+    [german] = await chat("!meine-daten")
+    assert f"4 von 5 ({today:%d.%m.%Y})" in german
+    await chat("!language en")
+    [english] = await chat("!my-data")
+    assert f"4 out of 5 ({today:%Y-%m-%d})" in english
+
+
 async def test_my_data_is_not_shown_in_a_group_room(chat: Conversation, services: Services) -> None:
     event = await add_event(services)
     await chat(f"!feedback {event} 2")
@@ -122,6 +133,34 @@ async def test_forget_me_confirmation_expires(chat: Conversation, services: Serv
     assert await ratings(services) == [(event, 4)]
     [wrong] = await chat("!daten-loeschen vielleicht")
     assert "!daten-loeschen [bestätigen]" in wrong
+
+
+async def test_forget_me_says_the_directory_entry_stays(
+    chat: Conversation, services: Services
+) -> None:
+    event = await add_event(services)
+    await chat(f"!feedback {event} 4")
+    async with services.db.session() as session:
+        session.add(
+            Initiative(
+                name="Industrieinitiative Nordhessen",
+                name_key="industrieinitiative nordhessen",
+                region="Kassel",
+                topics="Vernetzung",
+                contact=MEMBER,
+            )
+        )
+    [ask] = await chat("!daten-loeschen")
+    assert "Nicht gelöscht wird Ihr Eintrag als Kontakt" in ask
+    assert "(Industrieinitiative Nordhessen)" in ask and "Koordination" in ask
+    [done] = await chat("!daten-loeschen bestätigen")
+    assert done.startswith("Erledigt") and "Nicht gelöscht wird Ihr Eintrag" in done
+    assert await ratings(services) == []
+    async with services.db.sessions() as session:
+        assert await session.scalar(select(Initiative.contact)) == MEMBER
+    await chat("!sprache en")
+    [ask] = await chat("!forget-me")
+    assert "(Industrieinitiative Nordhessen) is not deleted" in ask
 
 
 async def test_nothing_to_forget(chat: Conversation) -> None:
