@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -41,7 +41,7 @@ from handlers import events as event_handlers
 from handlers import feedback, initiatives, offerings, privacy
 from handlers import help as help_handlers
 from storage.db import Database
-from storage.models import KnowledgeEntry
+from storage.models import KnowledgeEntry, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,10 +58,6 @@ def routers() -> list[Router]:
         feedback.router,
         privacy.router,
     ]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def load_data() -> tuple[DataFiles, list[str]]:

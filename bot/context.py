@@ -13,6 +13,7 @@ from bot.directory import Directory
 from bot.i18n import Texts
 from bot.knowledge import KnowledgeIndex
 from bot.metrics import Metrics
+from bot.schedule import local_when
 from bot.text import Analyzer
 from bot.types import Attachment, Incoming, Lang, Reply, Role, Transport, UserId
 from config.settings import Settings
@@ -59,6 +60,10 @@ class Context:
 
     def t(self, key: str, **values: Any) -> str:
         return self.services.texts.get(key, self.lang, **values)
+
+    def when(self, moment: datetime) -> str:
+        """A moment in the bot's time zone, as this user reads it."""
+        return local_when(self.services.texts, self.lang, moment, self.settings.tz)
 
     def reply(
         self,

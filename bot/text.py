@@ -18,7 +18,7 @@ from typing import Literal
 import snowballstemmer
 import yaml
 
-Lang = Literal["de", "en", "de-simple"]
+from bot.types import Lang
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

@@ -16,7 +16,6 @@ from bot.schedule import (
     ScheduleError,
     SlotKind,
     check_start,
-    local_when,
     parse_date,
     parse_event_spec,
     parse_kind,
@@ -56,10 +55,6 @@ _SERIES_WORDS = {"serie", "series", "reihe"}
 
 def _problem(ctx: Context, error: ScheduleError) -> UsageError:
     return UsageError(ctx.t(f"events.error.{error.key}", **error.values))
-
-
-def _when(ctx: Context, when: datetime) -> str:
-    return local_when(ctx.services.texts, ctx.lang, when, ctx.settings.tz)
 
 
 def _after_commit(ctx: Context) -> None:
@@ -108,7 +103,7 @@ async def add_event(ctx: Context, spec: str) -> None:
     values = {
         "kind": ctx.t(f"events.kind.{first.kind}"),
         "title": first.title,
-        "when": _when(ctx, first.starts_at),
+        "when": ctx.when(first.starts_at),
         "minutes": first.minutes,
     }
     if len(events) == 1:
@@ -191,7 +186,7 @@ async def list_events(ctx: Context) -> None:
             id=event.id,
             kind=ctx.t(f"events.kind.{event.kind}"),
             title=event.title,
-            when=_when(ctx, event.starts_at),
+            when=ctx.when(event.starts_at),
             minutes=event.minutes,
             extra=extra,
         )
@@ -275,7 +270,7 @@ async def edit_event(ctx: Context, event_id: int, change: str) -> None:
     _after_commit(ctx)
     notice = ctx.t("events.notice_queued") if notified else ""
     moves_start = field in ("date", "time")
-    shown = _when(ctx, event.starts_at) if moves_start else value.strip() or "–"
+    shown = ctx.when(event.starts_at) if moves_start else value.strip() or "–"
     label = ctx.t("events.field." + ("start" if moves_start else field))
     values = {"id": event.id, "title": event.title, "field": label, "value": shown}
     ctx.reply(ctx.t("events.edited", notice=notice, **values))
@@ -336,7 +331,7 @@ async def upcoming(ctx: Context) -> None:
             "events.upcoming.item",
             kind=ctx.t(f"events.kind.{event.kind}"),
             title=event.title,
-            when=_when(ctx, event.starts_at),
+            when=ctx.when(event.starts_at),
             minutes=event.minutes,
         )
         link = ctx.t("events.upcoming.link", link=event.link) if event.link else ""

@@ -24,7 +24,7 @@ from bot.announcer import CANCELLED, SENT, event_end
 from bot.commands import Arg, Router, int_arg
 from bot.context import Context, Services
 from bot.pseudonym import pseudonym
-from bot.schedule import SlotKind, local_day, local_when
+from bot.schedule import SlotKind, local_day
 from bot.types import Attachment, Lang, Reaction, Redaction, Role, RoomId, UsageError, UserError
 from config.settings import Settings
 from storage.db import purge_handled
@@ -292,7 +292,7 @@ def _problem_text(
     values = dict(problem.values)
     for key in ("opens", "closed"):
         if isinstance(values.get(key), datetime):
-            values[key] = local_when(ctx.services.texts, ctx.lang, values[key], ctx.settings.tz)
+            values[key] = ctx.when(values[key])
     values.update(id=event.id if event else event_id, title=event.title if event else "")
     return ctx.t(f"feedback.error.{problem.key}", **values)
 
@@ -332,7 +332,7 @@ async def rate(ctx: Context, text: str) -> None:
             )
         )
     closes = rating_period(event, ctx.settings)[1]
-    until = local_when(ctx.services.texts, ctx.lang, closes, ctx.settings.tz)
+    until = ctx.when(closes)
     key = "feedback.replaced" if replaced else "feedback.saved"
     lines = [ctx.t(key, id=event.id, title=event.title, stars=given.stars, until=until)]
     if given.comment:
@@ -447,7 +447,7 @@ async def report(ctx: Context, event_id: int | None) -> None:
         return
     event = await _event(ctx, event_id)
     summary = summarize(await ratings_of(ctx.session, event.id))
-    when = local_when(ctx.services.texts, ctx.lang, event.starts_at, ctx.settings.tz)
+    when = ctx.when(event.starts_at)
     lines = [ctx.t("feedback.report.title", id=event.id, title=event.title, when=when)]
     if summary.average is None:
         lines.append(ctx.t("feedback.report.none"))
