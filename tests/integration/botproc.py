@@ -98,6 +98,17 @@ class BotProcess:
             await asyncio.sleep(0.05)
         return self.process.returncode
 
+    async def wait_for_log(self, *texts: str, timeout: float = 30) -> None:
+        """Wait until the bot's log holds every one of `texts`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+            if all(text in log for text in texts):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not logged: {texts}\n{self.log_tail()}")
+            await asyncio.sleep(0.1)
+
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():
             return ""
