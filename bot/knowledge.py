@@ -43,6 +43,7 @@ MARGIN = 0.95  # runner-up scoring above this share of the best: ask instead of 
 #   such words outweigh the known ones more than UNKNOWN_MOSTLY times (then the question is
 #   about something else and they count fully).
 CLEAR_LEAD = 0.7
+CONFIDENT_SINGLE = 0.7  # only one word of the question found in the entry
 CONFIDENT_LEADING = 0.48
 UNKNOWN_SHARE = 0.5
 UNKNOWN_MOSTLY = 2.0
@@ -90,6 +91,7 @@ _INTENT_BOOST = 0.3
 # word the knowledge base never uses.
 _TITLE_FLOOR = 0.5
 _TITLE_MIN_TERMS = 2  # a one-word title is no phrase
+_ASIDE = re.compile(r"\s*\([^)]*\)")  # "(BZdI)": a title is named without its aside too
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,7 +472,8 @@ class KnowledgeIndex:
             titles = self._titles[position] = tuple(
                 terms
                 for lang, text in title.items()
-                if len(terms := self._title_terms(text, lang)) >= _TITLE_MIN_TERMS
+                for named in dict.fromkeys((text, _ASIDE.sub("", text)))
+                if len(terms := self._title_terms(named, lang)) >= _TITLE_MIN_TERMS
             )
         asked = {item.term for item in query if item.term is not None and not item.guess}
         return next((terms for terms in titles if terms <= asked), frozenset())
@@ -552,10 +555,8 @@ class KnowledgeIndex:
             )
         )
         clear = agreed and aspect is None and runner_up < CLEAR_LEAD * best_score
-        if (
-            coverage >= (CONFIDENT_LEADING if clear else CONFIDENT)
-            and runner_up < MARGIN * best_score
-        ):
+        needed = CONFIDENT_LEADING if clear else CONFIDENT if agreed else CONFIDENT_SINGLE
+        if coverage >= needed and runner_up < MARGIN * best_score:
             return Match(self._entries[best], coverage, ())
         if coverage < SUGGEST:
             return Match(None, coverage, ())

@@ -66,7 +66,8 @@ GERMAN_STOPWORDS = frozenset(
     sonst ueber um und uns unser unsere unter viel viele vom von vor war waere waren warum was
     weiss weil welche welchem welchen welcher welches wem wen wenn wer werde werden wie wieder
     will wir wird wissen wo woher wohin wollen wuerde wuerden zu zum zur meinen meinem meiner
-    unserer unseren unserem euren eurem eurer deinen deinem deiner naechste naechsten naechster
+    unserer unseren unserem euren eurem eurer deinen deinem deiner ihrem ihren ihrer ihres
+    naechste naechsten naechster solche solchen solcher solches meistens meist
     passiert passieren geht gehts gehen heute gestern hoch bekomme bekommen bekommt worum gab
     gabs habt hast seid funktioniert funktionieren funktioniere klappt klappen laeuft laufen
     finde finden findet heraus zwischen lange wann
@@ -76,6 +77,7 @@ GERMAN_STOPWORDS = frozenset(
     hinter irgendwie bzw usw etc bald demnaechst wurde wurden worden wurdest gewesen
     ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen gerade halt eh
     echt wohl ueberall irgendwo konkret genauer nochmal bloss eben pls plz exakt sowas
+    versteht verstehe verstehen versteh
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -87,10 +89,18 @@ ENGLISH_STOPWORDS = frozenset(
     who whom why will with would yes you your explain each other happen happens happened done
     make made think really run runs work works find s guys anything something does doing
     whats hows wheres whos thx cheers soon upcoming actually basically kinda anyway exactly
-    precisely pls plz
+    precisely pls plz mean means meant
     """.split()
 )
 STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS
+# Particles that may stand inside a phrase without changing it ("was genau macht ihr").
+_PARTICLES = frozenset(
+    """
+    genau eigentlich denn mal halt eh echt ueberhaupt eben bloss wohl doch nun schon jetzt
+    nochmal ganz konkret genauer so hier da dann auch noch wirklich actually exactly really
+    basically just even
+    """.split()
+)
 # Chat idioms whose words mean something else on their own ("am besten": the best ones).
 FILLER_PHRASES = (
     "am besten",
@@ -181,6 +191,21 @@ def _slips(words: Iterable[str]) -> Iterator[str]:
 def _words(text: str) -> list[str]:
     """Folded words of a text, hyphenated words taken apart."""
     return [word for token in _TOKEN.findall(fold(text)) for word in token.split("-")]
+
+
+def _phrase_end(words: list[_Word], start: int, pattern: tuple[frozenset[str], ...]) -> int:
+    """Where `pattern` ends if the words from `start` on spell it, particles between its
+    words allowed; 0 if they do not."""
+    position = start + 1
+    for forms in pattern[1:]:
+        while position < len(words) and not words[position].variants & forms:
+            if words[position].unit[0] not in _PARTICLES:
+                return 0
+            position += 1
+        if position == len(words):
+            return 0
+        position += 1
+    return position
 
 
 class Analyzer:
@@ -394,17 +419,14 @@ class Analyzer:
         position = 0
         while position < len(words):
             word = words[position]
-            length, canonical = 0, ""
+            length, span, canonical = 0, 0, ""
             for pattern, term in word.phrases:
-                end = position + len(pattern)
-                if len(pattern) > length and end <= len(words):
-                    if all(
-                        words[position + offset].variants & pattern[offset]
-                        for offset in range(1, len(pattern))
-                    ):
-                        length, canonical = len(pattern), term
+                if len(pattern) > length:
+                    end = _phrase_end(words, position, pattern)
+                    if end:
+                        length, span, canonical = len(pattern), end - position, term
             if length:
-                position += length
+                position += span
                 if canonical:
                     terms.append(canonical)
                     if forms is not None:
