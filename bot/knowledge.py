@@ -57,6 +57,7 @@ _SYNONYM_ONLY = 0.5
 # guess ("kanzler" -> "kanaele"): it counts this much unless another word of the question
 # that was not corrected this way supports the same entry.
 _UNSUPPORTED_GUESS = 0.5
+_UMLAUT_E = re.compile(r"([aou])e")
 _GUESS_BELOW = 6  # length of a term below which a correction other than a slip is a guess
 _MAX_SUGGESTIONS = 3
 _SIMILAR = 0.5
@@ -221,8 +222,11 @@ def knowledge_vocabulary(entries: Iterable[Entry]) -> Iterator[str]:
 
 
 def _slip(typed: str, meant: str) -> bool:
-    """Whether `typed` is `meant` with two neighbouring letters swapped or a double letter
-    typed once ("zeil" for "ziel", "tref" for "treff")."""
+    """Whether `typed` is `meant` with two neighbouring letters swapped, a double letter
+    typed once ("zeil" for "ziel", "tref" for "treff") or an umlaut written without its e
+    ("forder" for "foerder")."""
+    if _UMLAUT_E.sub(r"\1", typed) == _UMLAUT_E.sub(r"\1", meant):
+        return True
     if len(typed) == len(meant):
         differ = [i for i, (a, b) in enumerate(zip(typed, meant, strict=True)) if a != b]
         return (
@@ -257,7 +261,7 @@ class KnowledgeIndex:
         self._intents: list[frozenset[str] | None] = []  # what its questions ask, when needed
         self._titles: list[tuple[frozenset[str], ...] | None] = []  # title terms, when needed
         self._aspects: list[frozenset[str] | None] = []  # what its title asks, when needed
-        self._corrections: dict[str, tuple[str | None, bool]] = {}
+        self._corrections: dict[str, tuple[str | None, bool, bool]] = {}
         for entry in entries:
             self._store(entry)
         self._build()
@@ -342,15 +346,15 @@ class KnowledgeIndex:
     def _idf_of(df: int, count: int) -> float:
         return math.log(1 + (count - df + 0.5) / (df + 0.5))
 
-    def _correct(self, term: str) -> tuple[str | None, bool]:
-        """The indexed term an unknown query term is a typo of (or None), and whether the
-        correction is only a guess. A typo keeps the first letter and is at most one edit
-        (two for long words) away, swaps included; in a short term only two swapped letters
-        or a missing double letter count."""
+    def _correct(self, term: str) -> tuple[str | None, bool, bool]:
+        """The indexed term an unknown query term is a typo of (or None), whether the
+        correction is only a guess and whether it is a slip (see _slip). A typo keeps the
+        first letter and is at most one edit (two for long words) away, swaps included; in a
+        short term only two swapped letters or a missing double letter count."""
         if term in self._idf:
-            return term, False
+            return term, False, False
         if len(term) < _FUZZY_SHORT or term.isdigit():
-            return None, False
+            return None, False, False
         cached = self._corrections.get(term)
         if cached is not None:
             return cached
@@ -367,24 +371,25 @@ class KnowledgeIndex:
         found = process.extractOne(
             term, candidates, scorer=OSA.distance, score_cutoff=edits, processor=None
         )
-        result: tuple[str | None, bool] = (None, False)
+        result: tuple[str | None, bool, bool] = (None, False, False)
         if found is not None:
             corrected = self._analyzer.synonym_forms().get(found[0], found[0])
             corrected = corrected if corrected in self._idf else found[0]
-            result = (corrected, len(term) < _GUESS_BELOW and not _slip(term, found[0]))
+            slip = _slip(term, found[0])
+            result = (corrected, len(term) < _GUESS_BELOW and not slip, slip)
         if len(self._corrections) < _MAX_CACHE:
             self._corrections[term] = result
         return result
 
-    def _correct_short(self, term: str) -> tuple[str | None, bool]:
+    def _correct_short(self, term: str) -> tuple[str | None, bool, bool]:
         groups = [
             candidate
             for candidate in self._by_start.get((term[0], len(term) + 1), ())
             if OSA.distance(term, candidate) == 1
         ]
-        result: tuple[str | None, bool] = (None, False)
+        result: tuple[str | None, bool, bool] = (None, False, False)
         if len(groups) == 1 and self._analyzer.is_group_term(groups[0]) and groups[0] in self._idf:
-            result = (groups[0], True)
+            result = (groups[0], True, False)
         if len(self._corrections) < _MAX_CACHE:
             self._corrections[term] = result
         return result
@@ -399,13 +404,16 @@ class KnowledgeIndex:
             if lang == "de" and question != question.lower()
             else set()
         )
+        everyday = self._analyzer.everyday_terms(question)
         query: list[_Term] = []
         seen: set[str] = set()
         for term, forms in self._analyzer.query_terms(question, lang):
             if term in seen:
                 continue
             seen.add(term)
-            indexed, guess = self._correct(term)
+            indexed, guess, slip = self._correct(term)
+            if indexed != term and term in everyday and not slip:
+                indexed = None  # a real word, not a typo of the one it resembles
             if indexed is not None:
                 query.append(_Term(indexed, self._idf[indexed], forms, guess))
                 continue
@@ -481,7 +489,7 @@ class KnowledgeIndex:
     def _title_terms(self, text: str, lang: str) -> frozenset[str]:
         terms = set()
         for term, _ in self._analyzer.query_terms(text, "en" if lang == "en" else "de"):
-            indexed, guess = self._correct(term)
+            indexed, guess, _ = self._correct(term)
             if indexed is None or guess:
                 return frozenset()  # a title word the index does not hold cannot be named
             terms.add(indexed)
@@ -580,7 +588,7 @@ class KnowledgeIndex:
         """Terms of a question with their weights; unknown words stand for themselves."""
         signature = {}
         for term in self._analyzer.terms(question):
-            indexed, _ = self._correct(term)
+            indexed, _, _ = self._correct(term)
             if indexed is None:
                 signature[term] = self._unknown_idf
             else:

@@ -17,6 +17,7 @@ from typing import Literal
 
 import snowballstemmer
 import yaml
+from wordfreq import zipf_frequency
 
 from bot.types import Lang
 
@@ -33,6 +34,8 @@ _MAX_CACHE = 20_000
 _MIN_SLIP = 4  # shorter filler words are not typo-corrected
 _MIN_DROP = 5  # from this length a filler word with any one letter left out is filler too
 _AS_WRITTEN: frozenset[str] = frozenset()
+_EVERYDAY_ZIPF = 3.0  # a word seen at least once in a million words of German or English
+_WORD = re.compile(r"[^\W\d_]+")
 
 _Unit = tuple[str, str, str]  # a word, its German stem, its English stem
 _Pick = Callable[[_Unit], tuple[str, ...]]
@@ -242,6 +245,8 @@ class Analyzer:
             pattern = tuple(self._variants(self._forms(word)) for word in _words(phrase))
             for form in pattern[0]:
                 self._phrases.setdefault(form, []).append((pattern, ""))
+        for lang in ("de", "en"):  # load the word lists now, not on the first question
+            zipf_frequency("und", lang, wordlist="small")
 
     def _add_group(self, group: list[str]) -> None:
         patterns = []
@@ -288,6 +293,20 @@ class Analyzer:
     def synonym_forms(self) -> Mapping[str, str]:
         """Every single-word synonym form (folded, stemmed) and its canonical term."""
         return self._single
+
+    def everyday_terms(self, text: str) -> set[str]:
+        """The terms of the words of `text` that are everyday German or English words, so
+        that a real word ("verdient") is not taken for a typo of another ("verliert")."""
+        return {
+            form
+            for word in _WORD.findall(text.lower())
+            if max(
+                zipf_frequency(word, "de", wordlist="small"),
+                zipf_frequency(word, "en", wordlist="small"),
+            )
+            >= _EVERYDAY_ZIPF
+            for form in self._forms(fold(word))
+        }
 
     def is_group_term(self, term: str) -> bool:
         """Whether a query term stands for a synonym group (the synonym list knows it)."""

@@ -268,6 +268,20 @@ def test_a_short_typo_of_a_topic_word_is_corrected(shipped: KnowledgeIndex) -> N
     assert answer_id(shipped, "Wie kan ich die Servicestelle kontaktieren?") == "kontakt"
 
 
+def test_an_everyday_word_is_not_taken_for_a_typo_of_another(shipped: KnowledgeIndex) -> None:
+    # "verdient" is no slip of "verliert" (krisen-sorgen), "beantragen" none of "Beitrag"
+    assert answer_id(shipped, "Wie viel verdient man in der Industrie?") is None
+    assert answer_id(shipped, "Wo kann man Kurzarbeitergeld beantragen?") is None
+    # while a real slip, or an umlaut written without its e, is still corrected
+    assert answer_id(shipped, "Wann gab es das Wasserstoftreffen?") == "wasserstoff-treffen"
+    assert answer_id(shipped, "Wer foerdert die Servicestelle?") == "auftraggeber"
+
+
+def test_particles_may_stand_inside_a_phrase(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "was genau macht ihr hier eigentlich?") == "servicestelle"
+    assert answer_id(shipped, "kommt ihr auch mal zu uns?") == "vor-ort-hilfe"
+
+
 def test_an_aspect_entry_answers_only_the_question_it_asks(shipped: KnowledgeIndex) -> None:
     # three entries about founding: the general one, where (places) and who (partners)
     assert answer_id(shipped, "ini gründen, wie geht das") == "neue-initiativen"
