@@ -80,7 +80,7 @@ GERMAN_STOPWORDS = frozenset(
     hinter irgendwie bzw usw etc bald demnaechst wurde wurden worden wurdest gewesen
     ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen gerade halt eh
     echt wohl ueberall irgendwo konkret genauer nochmal bloss eben pls plz exakt sowas
-    versteht verstehe verstehen versteh
+    versteht verstehe verstehen versteh gehoert gehoeren gehoerte gehoerten
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
