@@ -47,6 +47,7 @@ PENDING, SENDING, SENT, SKIPPED = "pending", "sending", "sent", "skipped"
 ANNOUNCING = (SlotKind.REMINDER.value, SlotKind.START.value)
 LONGEST_EVENT = timedelta(days=7)
 CALENDAR_PAST = timedelta(days=30)
+RETRY_UNCONFIRMED = timedelta(minutes=1)  # a post the homeserver did not confirm is tried again
 STOP_GRACE = 10.0  # seconds a post in flight may take to be confirmed at shutdown
 
 
@@ -150,12 +151,13 @@ class Announcer:
             else []
         )
         current = {slot.key for slot in slots}
+        confirmed = True
         for row in rows:  # notices queued by a change, and posts of an outdated schedule
             if row.state not in (PENDING, SENDING) or row.slot in current:
                 continue
             notice = row.kind in (SlotKind.CANCEL, SlotKind.MOVE)
             if notice and relevant(SlotKind(row.kind), row.due_at, now, window):
-                await self._post(event, row)
+                confirmed &= await self._post(event, row)
             else:
                 await self._mark(row.id, SKIPPED)
         wake_at: datetime | None = None
@@ -165,9 +167,12 @@ class Announcer:
             for slot in decision.skip:
                 await self._claim(event, slot, room, SKIPPED)
             for slot in decision.post:
-                await self._post(event, await self._claim(event, slot, room, SENDING))
+                confirmed &= await self._post(event, await self._claim(event, slot, room, SENDING))
             if decision.wake_at and (wake_at is None or decision.wake_at < wake_at):
                 wake_at = decision.wake_at
+        if not confirmed:  # the same transaction id again soon: posted at most once
+            retry = now + RETRY_UNCONFIRMED
+            wake_at = retry if wake_at is None else min(wake_at, retry)
         if wake_at is None:
             return False
         self.scheduler.add_job(
@@ -225,7 +230,8 @@ class Announcer:
                     row.matrix_event_id = matrix_event_id
                     row.sent_at = self.services.clock()
 
-    async def _post(self, event: CalendarEvent, row: EventPost) -> None:
+    async def _post(self, event: CalendarEvent, row: EventPost) -> bool:
+        """Send one post; False if the homeserver did not confirm it (tried again later)."""
         if row.state == PENDING:
             await self._mark(row.id, SENDING)
         room = RoomId(row.room_id)
@@ -234,13 +240,14 @@ class Announcer:
             log.error(
                 "post %s of event %s to %s unconfirmed; retried later", row.slot, event.id, room
             )
-            return
+            return False
         if row.kind == SlotKind.FEEDBACK:
             # known before the bot's own reactions, so a member's quick reaction counts
             await self._mark(row.id, SENDING, sent)
             for key in RATING_KEYS:
                 await self.transport.react(room, sent, key)
         await self._mark(row.id, SENT, sent)
+        return True
 
     # -- the words ----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from aiohttp.test_utils import make_mocked_request
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
-from bot.announcer import Announcer, calendar_route
+from bot.announcer import RETRY_UNCONFIRMED, Announcer, calendar_route, job_id
 from bot.app import build_dispatcher, build_services
 from bot.context import Services
 from bot.dispatcher import Dispatcher
@@ -45,6 +45,7 @@ class Homeserver:
         self.posts: list[tuple[RoomId, Reply, str]] = []
         self.reactions: list[tuple[RoomId, EventId, str]] = []
         self._by_txn: dict[str, EventId] = {}
+        self.refusing = False  # like a homeserver that is down or forbids the post
 
     async def send(
         self,
@@ -56,6 +57,8 @@ class Homeserver:
     ) -> EventId | None:
         assert txn_id is not None
         self.attempts.append(txn_id)
+        if self.refusing:
+            return None
         if txn_id not in self._by_txn:
             self._by_txn[txn_id] = EventId(f"$post-{len(self.posts)}")
             self.posts.append((room_id, reply, txn_id))
@@ -349,6 +352,30 @@ async def test_restart_resends_only_unconfirmed_posts_with_the_same_txn_id(
     again = await posts(services)
     assert [p.state for p in again] == ["sent", "sent"]
     assert again[0].matrix_event_id == first.matrix_event_id
+
+
+async def test_a_refused_post_is_tried_again_soon_and_posted_once(
+    dispatcher: Dispatcher,
+    services: Services,
+    announcer: Announcer,
+    homeserver: Homeserver,
+    clock: Clock,
+) -> None:
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
+    clock.now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    homeserver.refusing = True
+    await announcer.rebuild()
+    assert homeserver.posts == [] and len(homeserver.attempts) == len(ROOMS)
+    event_id = (await posts(services))[0].event_id
+    job = announcer.scheduler.get_job(job_id(event_id))
+    assert job is not None and job.trigger.run_date == clock.now + RETRY_UNCONFIRMED
+
+    homeserver.refusing = False
+    clock.now += RETRY_UNCONFIRMED
+    await announcer.wake(event_id)  # what the job does when it fires
+    await announcer.wake(event_id)
+    assert len(homeserver.posts) == len(ROOMS)
+    assert {p.state for p in await posts(services)} == {"sent"}
 
 
 async def test_unconfirmed_reminder_is_not_resent_after_the_start(
