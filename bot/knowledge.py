@@ -47,6 +47,16 @@ CONFIDENT_SINGLE = 0.7  # only one word of the question found in the entry
 CONFIDENT_LEADING = 0.48
 UNKNOWN_SHARE = 0.5
 UNKNOWN_MOSTLY = 2.0
+# In a longer message the sentences that ask ("...?") are the question; the others tell around
+# it ("Ich bin neu in unserer Initiative in Kassel."). Their words rank entries at CONTEXT_RANK
+# of their weight, count as agreement only inside the question, and those an entry does not use
+# weigh together at most CONTEXT_SHARE of the rest of the question. A question that says too
+# little on its own (known words weighing less than ASKED_MIN of an unknown word: "Wer hilft
+# mir?") is read together with its context.
+CONTEXT_SHARE = 0.25
+CONTEXT_RANK = 0.3
+ASKED_MIN = 0.3
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n+")
 _LOWERCASE_UNKNOWN = 0.5  # weight of an unknown lowercase word in a capitalised German text
 _LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zäöüß][\w-]*")
 _ANSWER_ONLY = 0.5  # a term found only in an answer counts this much towards coverage
@@ -106,6 +116,7 @@ class _Term:
     forms: frozenset[str] = frozenset()
     guess: bool = False
     foreign: bool = False  # unknown to the knowledge base and the synonym list
+    context: bool = False  # only in the sentences around the question (see _asked)
 
 
 @dataclass(frozen=True)
@@ -239,6 +250,17 @@ def _slip(typed: str, meant: str) -> bool:
         meant[i] == meant[i - 1] and meant[:i] + meant[i + 1 :] == typed
         for i in range(1, len(meant))
     )
+
+
+def _asked(message: str) -> str | None:
+    """The sentences of a longer message that ask something, when others only tell around
+    them ("Wir sind eine Initiative aus der Lausitz. Wer hat euch beauftragt?"); None when
+    every sentence asks or none does."""
+    sentences = [part for part in _SENTENCE_BREAK.split(message) if part.strip()]
+    asking = [part for part in sentences if part.rstrip().endswith("?")]
+    if not asking or len(asking) == len(sentences):
+        return None
+    return " ".join(asking)
 
 
 def _intents(question: str) -> frozenset[str]:
@@ -397,6 +419,10 @@ class KnowledgeIndex:
     def _query(self, question: str) -> list[_Term]:
         """Distinct query terms with their weights and how they were found."""
         lang = detect_language(question)
+        asked = _asked(question)
+        asking = {term for term, _ in self._analyzer.query_terms(asked, lang)} if asked else None
+        if asking is not None and self._known_weight(asking) < ASKED_MIN * self._unknown_idf:
+            asking = None  # "Wer hilft mir?": the sentences before say what it is about
         # German capitalises nouns: in a text that uses capitals, an unknown lowercase word is
         # most likely a verb or adjective and says less about the topic than an unknown noun.
         lowercase = (
@@ -414,14 +440,21 @@ class KnowledgeIndex:
             indexed, guess, slip = self._correct(term)
             if indexed != term and term in everyday and not slip:
                 indexed = None  # a real word, not a typo of the one it resembles
+            context = asking is not None and term not in asking
             if indexed is not None:
-                query.append(_Term(indexed, self._idf[indexed], forms, guess))
+                query.append(_Term(indexed, self._idf[indexed], forms, guess, context=context))
                 continue
             weight = self._unknown_idf
             if any(word.startswith(term) for word in lowercase):
                 weight *= _LOWERCASE_UNKNOWN
-            query.append(_Term(None, weight, foreign=not self._analyzer.is_group_term(term)))
+            foreign = not self._analyzer.is_group_term(term)
+            query.append(_Term(None, weight, foreign=foreign, context=context))
         return query
+
+    def _known_weight(self, terms: Iterable[str]) -> float:
+        """The summed weight of the terms the knowledge base knows (typos corrected)."""
+        known = (self._correct(term)[0] for term in terms)
+        return sum(self._idf[term] for term in known if term is not None)
 
     def _coverage(self, position: int, query: list[_Term]) -> tuple[float, bool]:
         """The idf-weighted share of the question an entry covers, and whether two or more
@@ -429,10 +462,13 @@ class KnowledgeIndex:
         doc, strong, written = self._docs[position], self._strong[position], self._written[position]
         named = self._named_title(position, query)
         floor = _TITLE_FLOOR * self._unknown_idf
-        total = covered = foreign = 0.0
+        total = covered = foreign = aside = 0.0
         guesses = 0.0
         matched = 0
         for item in query:
+            if item.context and (item.term is None or item.term not in doc):
+                aside += item.weight
+                continue
             if item.foreign:
                 foreign += item.weight
                 continue
@@ -447,12 +483,13 @@ class KnowledgeIndex:
                 guesses += weight
             else:
                 covered += weight
-                matched += 1
+                matched += not item.context
         covered += guesses if matched else guesses * _UNSUPPORTED_GUESS
         agreed = matched >= 2
         if agreed and foreign <= UNKNOWN_MOSTLY * total:
             foreign *= UNKNOWN_SHARE
         total += foreign
+        total += min(aside, CONTEXT_SHARE * total)
         return (covered / total if total else 0.0), agreed
 
     def _rank(
@@ -462,8 +499,9 @@ class KnowledgeIndex:
         for item in query:
             posting = self._postings.get(item.term) if item.term is not None else None
             if posting is not None:
+                share = CONTEXT_RANK if item.context else 1.0
                 for position, weight in zip(*posting, strict=True):
-                    scores[position] = scores.get(position, 0.0) + weight
+                    scores[position] = scores.get(position, 0.0) + weight * share
         if intents and scores:
             # only entries that could reach the top or the suggestions are worth the look
             floor = 0.5 * max(scores.values()) / (1 + _INTENT_BOOST)
@@ -540,7 +578,7 @@ class KnowledgeIndex:
 
     def search(self, question: str) -> Match:
         query = self._query(question)
-        intents = _intents(question)
+        intents = _intents(_asked(question) or question)
         ranked = self._rank(query, intents)
         if not ranked:
             return Match(None, 0.0, ())

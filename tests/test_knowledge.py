@@ -282,6 +282,29 @@ def test_particles_may_stand_inside_a_phrase(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, "kommt ihr auch mal zu uns?") == "vor-ort-hilfe"
 
 
+def test_sentences_around_the_question_do_not_drown_it(shipped: KnowledgeIndex) -> None:
+    lausitz = (
+        "Hallo zusammen, wir sind eine Initiative aus der Lausitz mit Stahl- und "
+        "Chemiebetrieben und planen gerade unser nächstes Jahr. "
+        "Wer hat die Servicestelle eigentlich beauftragt?"
+    )
+    assert answer_id(shipped, lausitz) == "auftraggeber"
+    ruhr = (
+        "Ich bin Sprecherin einer Initiative im Ruhrgebiet und bereite eine Sitzung vor. "
+        "Welche Themen hatten die Konferenzen?"
+    )
+    assert answer_id(shipped, ruhr) == "konferenz-themen"
+    # a question too short to say what it is about takes its topic from the sentences before
+    short = "Ich will eine neue Industrie-initiative machen. Wer hilft mir?"
+    assert answer_id(shipped, short) == "neue-initiativen"
+    # and known words around a question about something else do not make it answered
+    train = (
+        "Wir waren letztes Jahr auf eurer Konferenz in Berlin. "
+        "Wann fährt morgen der nächste Zug nach Hamburg?"
+    )
+    assert answer_id(shipped, train) is None
+
+
 def test_an_aspect_entry_answers_only_the_question_it_asks(shipped: KnowledgeIndex) -> None:
     # three entries about founding: the general one, where (places) and who (partners)
     assert answer_id(shipped, "ini gründen, wie geht das") == "neue-initiativen"
