@@ -80,7 +80,8 @@ GERMAN_STOPWORDS = frozenset(
     hinter irgendwie bzw usw etc bald demnaechst wurde wurden worden wurdest gewesen
     ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen gerade halt eh
     echt wohl ueberall irgendwo konkret genauer nochmal bloss eben pls plz exakt sowas
-    versteht verstehe verstehen versteh gehoert gehoeren gehoerte gehoerten
+    versteht verstehe verstehen versteh gehoert gehoeren gehoerte gehoerten tatsaechlich wirklich
+    sorgt sorgte sorgten gesorgt
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -104,7 +105,8 @@ _PARTICLES = frozenset(
     basically just even
     """.split()
 )
-# Chat idioms whose words mean something else on their own ("am besten": the best ones).
+# Chat idioms whose words mean something else on their own ("am besten": the best ones;
+# "ich bin neu hier" introduces a member, it does not ask about new initiatives).
 FILLER_PHRASES = (
     "am besten",
     "oder so",
@@ -112,6 +114,15 @@ FILLER_PHRASES = (
     "so was",
     "best way",
     "by the way",
+    "ich bin neu",
+    "bin neu hier",
+    "bin neu dabei",
+    "wir sind neu",
+    "i am new",
+    "i'm new",
+    "new here",
+    "am ende",
+    "in the end",
 )
 
 # Function words that tell the two languages apart (words common to both are left out).
