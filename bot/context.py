@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.directory import Directory
 from bot.i18n import Texts
-from bot.knowledge import KnowledgeIndex
+from bot.knowledge import KnowledgeIndex, Offers
 from bot.metrics import Metrics
 from bot.schedule import local_when
 from bot.text import Analyzer
@@ -37,6 +37,7 @@ class Services:
     knowledge: KnowledgeIndex
     directory: Directory
     announcer: Announcer | None = None  # scheduled event posts; only while connected to Matrix
+    offers: Offers = field(default_factory=Offers)  # "Did you mean" entries, to pick by number
 
 
 @dataclass

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,31 @@ class Match:
     entry: Entry | None
     score: float
     suggestions: tuple[Entry, ...]
+
+
+class Offers:
+    """The "Did you mean ...?" entries last offered to each member in each room, so that a
+    reply with just their number ("2") picks one. Kept in memory for a while, the newest few
+    thousand conversations at most."""
+
+    def __init__(self, keep: timedelta = timedelta(minutes=30), size: int = 5000) -> None:
+        self._keep, self._size = keep, size
+        self._offered: OrderedDict[tuple[str, str], tuple[datetime, tuple[str, ...]]] = (
+            OrderedDict()
+        )
+
+    def put(self, room: str, user: str, entry_ids: tuple[str, ...], now: datetime) -> None:
+        self._offered[room, user] = (now, entry_ids)
+        self._offered.move_to_end((room, user))
+        while len(self._offered) > self._size:
+            self._offered.popitem(last=False)
+
+    def pick(self, room: str, user: str, number: int, now: datetime) -> str | None:
+        """The entry id offered as `number` (1-based), if offered recently."""
+        offered = self._offered.get((room, user))
+        if offered is None or now - offered[0] > self._keep or not 1 <= number <= len(offered[1]):
+            return None
+        return offered[1][number - 1]
 
 
 def _texts(value: Any, where: str, problems: list[str]) -> dict[str, str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ router = Router()
 
 OVERVIEW_ID = "angebote"
 _MAX_OPEN = 20
+_PICK = re.compile(r"\s*#?([1-9])[.)]?\s*")  # "2", "#2", "2.": one of the offered entries
 
 
 def format_entry(entry: Entry, lang: Lang) -> tuple[str, str]:
@@ -41,10 +43,17 @@ def format_entry(entry: Entry, lang: Lang) -> tuple[str, str]:
     args=(Arg("question", "TEXT", rest=True),),
 )
 async def ask(ctx: Context, question: str) -> None:
+    index: KnowledgeIndex = ctx.services.knowledge
+    offers, room, now = ctx.services.offers, ctx.msg.room_id, ctx.services.clock()
+    if (pick := _PICK.fullmatch(question)) and (
+        entry_id := offers.pick(room, ctx.sender, int(pick[1]), now)
+    ):
+        if (picked := index.get(entry_id)) is not None:
+            ctx.reply(*format_entry(picked, ctx.lang))
+            return
     if not ctx.services.analyzer.terms(question):  # "hallo", "danke", "👍": nothing to look up
         ctx.reply(ctx.t("offerings.small_talk"))
         return
-    index: KnowledgeIndex = ctx.services.knowledge
     match = index.search(question)
     if match.entry is not None:
         ctx.reply(*format_entry(match.entry, ctx.lang))
@@ -52,8 +61,9 @@ async def ask(ctx: Context, question: str) -> None:
     ctx.session.add(UnansweredQuestion(text=question[:2000], language=ctx.lang))
     contact = ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
     if match.suggestions:
+        offers.put(room, ctx.sender, tuple(e.id for e in match.suggestions), now)
         titles = [e.title.get(ctx.lang) or e.title["de"] for e in match.suggestions]
-        lines = "\n".join(f"• {t}" for t in titles)
+        lines = "\n".join(f"{number}. {title}" for number, title in enumerate(titles, 1))
         ctx.reply(ctx.t("offerings.did_you_mean", options=lines))
     else:
         ctx.reply(ctx.t("offerings.unknown", contact=contact))

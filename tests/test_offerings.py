@@ -88,3 +88,18 @@ async def test_offerings_overview(chat) -> None:
     assert "Webinar" in text and "!frage" in text
     [english] = await chat("!offerings")
     assert "!ask" in english
+
+
+async def test_a_suggestion_is_picked_by_its_number(chat) -> None:
+    [offer] = await chat("!frage Umfrage", direct=False)
+    options = [line for line in offer.splitlines() if line[:2] in ("1.", "2.", "3.")]
+    assert len(options) >= 2, offer
+    [picked] = await chat("!frage 2", direct=False)
+    assert picked.splitlines()[0] == options[1].removeprefix("2. ")
+    # in a direct chat the number alone is enough
+    await chat("Umfrage", direct=True)
+    [again] = await chat("1", direct=True)
+    assert again.splitlines()[0] == options[0].removeprefix("1. ")
+    # another member's number picks nothing of this member's offer
+    [other] = await chat("!frage 2", user=COORDINATOR, direct=False)
+    assert other.splitlines()[0] != options[1].removeprefix("2. ")
