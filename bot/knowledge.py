@@ -84,7 +84,9 @@ _MAX_CACHE = 10_000
 # equally well, one whose example questions ask the same way ranks higher ("Wo ...?" prefers
 # the entry about places). It never counts towards coverage, so it cannot make an answer.
 _INTENTS = re.compile(
-    r"\b(?:(?P<place>wo|wohin|woher|where|in welche[mnr]? (?:stadt|staedten|orten?)"
+    r"\b(?:(?P<place>wo(?! fange)|wohin|woher"
+    r"|where(?! (?:do|should|can|to) (?:\w+ )?(?:start|begin))"  # "where do we start": no place
+    r"|in welche[mnr]? (?:stadt|staedten|orten?)"
     r"|which (?:cities|towns|places|regions))"
     r"|(?<!fuer )(?<!for )(?P<person>wer|wen|wem|wessen|who|whom|whose)"
     r"|(?P<time>wann|when|wie lange|how long)"

@@ -81,7 +81,7 @@ GERMAN_STOPWORDS = frozenset(
     ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen gerade halt eh
     echt wohl ueberall irgendwo konkret genauer nochmal bloss eben pls plz exakt sowas
     versteht verstehe verstehen versteh gehoert gehoeren gehoerte gehoerten tatsaechlich wirklich
-    sorgt sorgte sorgten gesorgt
+    sorgt sorgte sorgten gesorgt ab geworden lief liefen deutlich
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
@@ -100,7 +100,7 @@ STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS
 # Particles that may stand inside a phrase without changing it ("was genau macht ihr").
 _PARTICLES = frozenset(
     """
-    genau eigentlich denn mal halt eh echt ueberhaupt eben bloss wohl doch nun schon jetzt
+    genau eigentlich denn mal halt eh echt ueberhaupt eben bloss wohl doch nun schon jetzt zu
     nochmal ganz konkret genauer so hier da dann auch noch wirklich actually exactly really
     basically just even
     """.split()
@@ -123,6 +123,9 @@ FILLER_PHRASES = (
     "new here",
     "am ende",
     "in the end",
+    "kurz und knapp",
+    "kurze frage",
+    "quick question",
 )
 
 # Function words that tell the two languages apart (words common to both are left out).
