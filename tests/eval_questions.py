@@ -6,8 +6,10 @@ In scope, "right" means the confident answer is the expected entry; "suggested" 
 questions where the expected entry is among the "Did you mean ...?" suggestions instead.
 Out of scope, "right" means no confident answer (an honest fallback). The question set is
 split into two fixed halves so thresholds can be tuned on one and checked on the other.
-`--file` measures another question set in the same format, such as the blind sets
-tests/data/questions_blind*.yaml; the newest one is kept for a final check and never tuned on.
+`--file` measures another question set in the same format: tests/data/questions_blind*.yaml
+were each written from the report alone (never from the knowledge entries) and measured once
+before anything was tuned on them; questions_dev_context.yaml holds longer messages with
+sentences around the question. The newest blind set is kept for a final check only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import zlib
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -44,20 +47,14 @@ def in_half(question: str, half: str) -> bool:
     return tune == (half == "tune")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--half", choices=("tune", "holdout", "all"), default="all")
-    parser.add_argument("--failures", action="store_true", help="list the wrong answers")
-    parser.add_argument("--file", type=Path, default=QUESTIONS, help="the question set (YAML)")
-    args = parser.parse_args()
+Totals = dict[str, list[int]]  # register -> [right, suggested, count]
 
-    index = build_index()
-    questions = yaml.safe_load(args.file.read_text(encoding="utf-8"))
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # right, suggested, count
+
+def score(index: KnowledgeIndex, questions: list[dict[str, Any]]) -> tuple[Totals, list[str]]:
+    """Right, suggested and asked per register, and a line for each wrong answer."""
+    totals: Totals = defaultdict(lambda: [0, 0, 0])
     failures: list[str] = []
     for item in questions:
-        if not in_half(item["q"], args.half):
-            continue
         match = index.search(item["q"])
         expect = item["expect"]
         got = match.entry.id if match.entry else None
@@ -73,6 +70,18 @@ def main() -> None:
                 f"  [{item['register']}] {item['q']!r}: expected {expect}, got {got} "
                 f"(score {match.score:.2f}, suggestions {suggested})"
             )
+    return totals, failures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=("tune", "holdout", "all"), default="all")
+    parser.add_argument("--failures", action="store_true", help="list the wrong answers")
+    parser.add_argument("--file", type=Path, default=QUESTIONS, help="the question set (YAML)")
+    args = parser.parse_args()
+
+    questions = yaml.safe_load(args.file.read_text(encoding="utf-8"))
+    totals, failures = score(build_index(), [q for q in questions if in_half(q["q"], args.half)])
 
     print(f"file: {args.file.name}, half: {args.half}")
     print(f"{'register':<12}{'right':>8}{'suggested':>11}{'count':>7}")

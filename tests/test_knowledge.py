@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.knowledge import (
     Entry,
@@ -14,8 +15,10 @@ from bot.knowledge import (
     load_knowledge,
 )
 from bot.text import Analyzer, load_synonyms
+from tests.eval_questions import score
 
 ROOT = Path(__file__).resolve().parent.parent
+QUESTION_SETS = sorted((ROOT / "tests" / "data").glob("questions*.yaml"))
 
 GOOD = """
 - id: wasserstoff
@@ -317,3 +320,19 @@ def test_an_aspect_entry_answers_only_the_question_it_asks(shipped: KnowledgeInd
 def test_board_members_are_answered_by_the_board_entry(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, "Sitzt Gesamtmetall im Fachbeirat?") == "fachbeirat"
     assert answer_id(shipped, "Who is on the advisory board for the BZdI?") == "fachbeirat"
+
+
+@pytest.mark.parametrize(
+    ("name", "in_scope"),
+    [(path.stem, 0.8 if "context" in path.stem else 0.9) for path in QUESTION_SETS],
+)
+def test_question_sets_stay_answered_right_and_fallbacks_stay_honest(
+    shipped: KnowledgeIndex, name: str, in_scope: float
+) -> None:
+    questions = yaml.safe_load((ROOT / "tests" / "data" / f"{name}.yaml").read_text("utf-8"))
+    totals, failures = score(shipped, questions)
+    right = sum(counts[0] for register, counts in totals.items() if register != "out")
+    asked = sum(counts[2] for register, counts in totals.items() if register != "out")
+    assert right / asked >= in_scope, "\n".join(failures)
+    fallbacks, _, off_topic = totals["out"]
+    assert fallbacks / off_topic >= 0.9, "\n".join(failures)
