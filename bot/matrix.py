@@ -506,7 +506,7 @@ class MatrixBot:
         relates = event.source.get("content", {}).get("m.relates_to", {}) or {}
         if relates.get("rel_type") == "m.replace":
             return  # an edit: the original message was already handled
-        body, mentioned = self._strip_mention(event)
+        body, mentioned = self._strip_mention(room_id, event)
         thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
         sent_at = _sent_at(event)
@@ -523,19 +523,22 @@ class MatrixBot:
         late = self.services.clock() - sent_at > self.settings.catchup_max_age
         await self.dispatcher.handle(msg, self.transport, record=True, late=late)
 
-    def _strip_mention(self, event: RoomMessageText) -> tuple[str, bool]:
+    def _strip_mention(self, room_id: RoomId, event: RoomMessageText) -> tuple[str, bool]:
         body = _FALLBACK_QUOTE.sub("", event.body, count=1).strip()
         content = event.source.get("content", {})
         mentioned = self.user_id in (content.get("m.mentions") or {}).get("user_ids", [])
         localpart = self.user_id[1:].split(":", 1)[0]
         names = {re.escape(self.user_id[1:]), re.escape(localpart)}
-        room = self.client.rooms.get(event.source.get("room_id", ""))
+        room = self.client.rooms.get(room_id)
         if room is not None and (display := room.user_name(self.user_id)):
             names.add(re.escape(display))
         alternatives = "|".join(sorted(names, key=len, reverse=True))
         # "@bot hallo", "bot: hallo", "Bot, hallo" - but not "Bottrop ist schön"
         prefix = re.compile(rf"^(?:@(?:{alternatives})\b[:,]?|(?:{alternatives})[:,])\s*", re.I)
         stripped = prefix.sub("", body, count=1)
+        if mentioned:  # a mention pill may stand anywhere: "Hallo Initiative-Bot, wer ...?"
+            anywhere = re.compile(rf"@?(?<!\w)(?:{alternatives})(?!\w)[:,]?", re.I)
+            stripped = " ".join(anywhere.sub(" ", stripped).split())
         return stripped, mentioned or stripped != body
 
     def _is_direct(self, room_id: RoomId) -> bool:

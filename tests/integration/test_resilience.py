@@ -6,11 +6,12 @@ import asyncio
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.homeserver import LocalSynapse
 
-from .botproc import new_bot
+from .botproc import BotProcess, new_bot
 from .synapse import create_room, new_member, send_text, wait_for_event
 from .test_foundation import (
     REPLY_WAIT,
@@ -22,6 +23,7 @@ from .test_foundation import (
 )
 
 pytestmark = pytest.mark.integration
+NAME = "Konferenz-Assistent"
 
 
 async def test_bot_reconnects_when_the_homeserver_returns(tmp_path: Path) -> None:
@@ -52,6 +54,7 @@ async def test_questions_by_mention_and_in_a_direct_chat(
     member = await new_member(synapse, unique("asker"))
     other = await new_member(synapse, unique("other"))
     bot = await new_bot(synapse, tmp_path, unique("bot"), e2ee="false")
+    await set_display_name(synapse, bot, NAME)  # a name made of words the bot knows
     await bot.start()
     try:
         room = await invite_bot(member, bot, "Gruppe")
@@ -66,6 +69,15 @@ async def test_questions_by_mention_and_in_a_direct_chat(
         sent = await member.room_send(room, "m.room.message", content)
         reply = await wait_for_event(member, room, reply_from(bot, sent.event_id), REPLY_WAIT)
         assert "Bündnis Zukunft der Industrie" in reply.body
+        # a pill in the middle of the sentence: the bot's name is no part of the question
+        content = {
+            "msgtype": "m.text",
+            "body": f"Hallo {NAME}, wer hat die Servicestelle eigentlich beauftragt?",
+            "m.mentions": {"user_ids": [bot.user_id]},
+        }
+        sent = await member.room_send(room, "m.room.message", content)
+        reply = await wait_for_event(member, room, reply_from(bot, sent.event_id), REPLY_WAIT)
+        assert "Bundesministerium" in reply.body, reply.body
         direct = await create_room(member, invite=[bot.user_id], name="DM", direct=True)
         await wait_for_event(member, direct, membership_of(bot.user_id, "join"), REPLY_WAIT)
         _, answer = await command(member, direct, bot, "Who commissioned the service centre?")
@@ -76,6 +88,16 @@ async def test_questions_by_mention_and_in_a_direct_chat(
         await bot.stop()
         await member.close()
         await other.close()
+
+
+async def set_display_name(synapse: LocalSynapse, bot: BotProcess, name: str) -> None:
+    url = f"{synapse.url}/_matrix/client/v3/profile/{bot.user_id}/displayname"
+    headers = {"Authorization": f"Bearer {bot.account.access_token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(url, json={"displayname": name}, headers=headers) as response,
+    ):
+        assert response.status == 200, await response.text()
 
 
 async def _has_reply(member, room: str, bot, event_id: str) -> bool:
