@@ -161,6 +161,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
 
     starter = asyncio.create_task(announce_when_ready())
     retention = asyncio.create_task(feedback.keep_retention(services, stop))
+    directory = asyncio.create_task(services.directory.keep_fresh(services.db, stop))
     runner = None
     try:
         if settings.http_port:
@@ -172,6 +173,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         log.info("shutting down")
         starter.cancel()
         retention.cancel()
+        directory.cancel()
         await announcer.stop()
         if runner is not None:
             await runner.cleanup()

@@ -6,15 +6,20 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.matching import Matcher, Taxonomy
 from bot.regions import Regions
 from bot.text import Analyzer
+from storage.db import Database
 from storage.initiatives import all_initiatives, directory_version, to_row
 
+log = logging.getLogger(__name__)
+
 LARGE = 1000  # a rebuild this big leaves many freed blocks behind
+WATCH_INTERVAL = 10.0  # seconds between looks for changes made by another process
 
 
 class Directory:
@@ -28,16 +33,30 @@ class Directory:
 
     async def refresh(self, session: AsyncSession) -> Matcher:
         """The matcher, rebuilt first if the initiatives changed since it was built (in this
-        process or another one, e.g. `initiative-bot initiatives import`)."""
+        process or another one, e.g. `initiative-bot initiatives import`). The rebuild runs in
+        a worker thread, so the bot goes on answering everything else meanwhile."""
         async with self._lock:
             current = await directory_version(session)
             if current != self.version:
                 rows = [to_row(i) for i in await all_initiatives(session)]
-                self.matcher = Matcher(rows, self.analyzer, self.taxonomy, self.regions)
+                self.matcher = await asyncio.to_thread(
+                    Matcher, rows, self.analyzer, self.taxonomy, self.regions
+                )
                 self.version = current
                 if len(rows) >= LARGE:
                     release_freed_memory()
         return self.matcher
+
+    async def keep_fresh(self, db: Database, stop: asyncio.Event) -> None:
+        """Pick up changes made by another process (a CLI import) before anyone asks."""
+        while not stop.is_set():
+            try:
+                async with db.sessions() as session:
+                    await self.refresh(session)
+            except Exception:
+                log.exception("refreshing the initiatives directory failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), WATCH_INTERVAL)
 
     def bundesland_of(self, region: str) -> str | None:
         return self.regions.bundesland_of(region)
