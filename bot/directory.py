@@ -47,7 +47,9 @@ class Directory:
                     release_freed_memory()
         return self.matcher
 
-    async def keep_fresh(self, db: Database, stop: asyncio.Event) -> None:
+    async def keep_fresh(
+        self, db: Database, stop: asyncio.Event, every: float = WATCH_INTERVAL
+    ) -> None:
         """Pick up changes made by another process (a CLI import) before anyone asks."""
         while not stop.is_set():
             try:
@@ -56,7 +58,7 @@ class Directory:
             except Exception:
                 log.exception("refreshing the initiatives directory failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), WATCH_INTERVAL)
+                await asyncio.wait_for(stop.wait(), every)
 
     def bundesland_of(self, region: str) -> str | None:
         return self.regions.bundesland_of(region)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -182,6 +184,28 @@ async def test_a_running_bot_sees_initiatives_imported_by_another_process(
         await cli.db.dispose()
     [profile] = await chat("!initiative Hydrogen Hub Aachen")
     assert profile.splitlines()[0] == "Hydrogen Hub Aachen"
+
+
+async def test_the_directory_picks_up_another_process_s_import_by_itself(
+    services, settings
+) -> None:
+    from bot.app import build_services
+
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(services.directory.keep_fresh(services.db, stop, every=0.05))
+    try:
+        cli = await build_services(settings)
+        try:
+            await import_csv(cli, DEMO.read_bytes(), skip_invalid=False)
+        finally:
+            await cli.db.dispose()
+        deadline = time.monotonic() + 10
+        while services.directory.matcher.find("Hydrogen Hub Aachen") is None:
+            assert time.monotonic() < deadline, "the import was not picked up"
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await watcher
 
 
 async def test_edit_needs_the_exact_name(demo, chat) -> None:
