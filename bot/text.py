@@ -81,7 +81,7 @@ GERMAN_STOPWORDS = frozenset(
     ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen gerade halt eh
     echt wohl ueberall irgendwo konkret genauer nochmal bloss eben pls plz exakt sowas
     versteht verstehe verstehen versteh gehoert gehoeren gehoerte gehoerten tatsaechlich wirklich
-    sorgt sorgte sorgten gesorgt ab geworden lief liefen deutlich
+    sorgt sorgte sorgten gesorgt ab geworden lief liefen deutlich denen deren dessen haette haetten
     """.split()
 )
 ENGLISH_STOPWORDS = frozenset(
