@@ -64,7 +64,7 @@ async def ask(ctx: Context, question: str) -> None:
         offers.put(room, ctx.sender, tuple(e.id for e in match.suggestions), now)
         titles = [e.title.get(ctx.lang) or e.title["de"] for e in match.suggestions]
         lines = "\n".join(f"{number}. {title}" for number, title in enumerate(titles, 1))
-        ctx.reply(ctx.t("offerings.did_you_mean", options=lines))
+        ctx.reply(ctx.t("offerings.did_you_mean", options=lines, contact=contact))
     else:
         ctx.reply(ctx.t("offerings.unknown", contact=contact))
 
