@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.announcer import Announcer, calendar_route
 from bot.commands import CommandTable, Router
 from bot.context import Services
-from bot.directory import Directory
+from bot.directory import WATCH_INTERVAL, Directory
 from bot.dispatcher import Dispatcher, FloodLimiter
 from bot.http import build_app, start_http
 from bot.i18n import Texts, load_texts
@@ -35,6 +35,7 @@ from bot.matrix import MatrixBot, StartupError
 from bot.metrics import Metrics
 from bot.pseudonym import ensure_secret
 from bot.regions import Regions, load_regions
+from bot.tasks import repeat
 from bot.text import Analyzer, load_synonyms
 from config.settings import Settings
 from handlers import events as event_handlers
@@ -160,8 +161,16 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             )
 
     starter = asyncio.create_task(announce_when_ready())
-    retention = asyncio.create_task(feedback.keep_retention(services, stop))
-    directory = asyncio.create_task(services.directory.keep_fresh(services.db, stop))
+    retention = asyncio.create_task(
+        repeat(
+            lambda: feedback.apply_retention(services),
+            feedback.RETENTION_INTERVAL.total_seconds(),
+            stop,
+        )
+    )
+    directory = asyncio.create_task(
+        repeat(lambda: services.directory.refresh_from(services.db), WATCH_INTERVAL, stop)
+    )
     runner = None
     try:
         if settings.http_port:

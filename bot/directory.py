@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
-import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,8 +14,6 @@ from bot.regions import Regions
 from bot.text import Analyzer
 from storage.db import Database
 from storage.initiatives import all_initiatives, directory_version, to_row
-
-log = logging.getLogger(__name__)
 
 LARGE = 1000  # a rebuild this big leaves many freed blocks behind
 WATCH_INTERVAL = 10.0  # seconds between looks for changes made by another process
@@ -47,18 +44,11 @@ class Directory:
                     release_freed_memory()
         return self.matcher
 
-    async def keep_fresh(
-        self, db: Database, stop: asyncio.Event, every: float = WATCH_INTERVAL
-    ) -> None:
-        """Pick up changes made by another process (a CLI import) before anyone asks."""
-        while not stop.is_set():
-            try:
-                async with db.sessions() as session:
-                    await self.refresh(session)
-            except Exception:
-                log.exception("refreshing the initiatives directory failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+    async def refresh_from(self, db: Database) -> None:
+        """Refresh in a session of its own: run every WATCH_INTERVAL while serving, so a
+        change made by another process (a CLI import) is picked up before anyone asks."""
+        async with db.sessions() as session:
+            await self.refresh(session)
 
     def bundesland_of(self, region: str) -> str | None:
         return self.regions.bundesland_of(region)

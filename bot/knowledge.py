@@ -444,10 +444,10 @@ class KnowledgeIndex:
             self._corrections[term] = result
         return result
 
-    def _query(self, question: str) -> list[_Term]:
-        """Distinct query terms with their weights and how they were found."""
+    def _query(self, question: str, asked: str | None) -> list[_Term]:
+        """Distinct query terms with their weights and how they were found; `asked` is the
+        part of the question that asks (see _asked)."""
         lang = detect_language(question)
-        asked = _asked(question)
         asking = {term for term, _ in self._analyzer.query_terms(asked, lang)} if asked else None
         if asking is not None and self._known_weight(asking) < ASKED_MIN * self._unknown_idf:
             asking = None  # "Wer hilft mir?": the sentences before say what it is about
@@ -605,8 +605,9 @@ class KnowledgeIndex:
         return intents
 
     def search(self, question: str) -> Match:
-        query = self._query(question)
-        intents = _intents(_asked(question) or question)
+        asked = _asked(question)
+        query = self._query(question, asked)
+        intents = _intents(asked or question)
         ranked = self._rank(query, intents)
         if not ranked:
             return Match(None, 0.0, ())

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from bot.context import Services
 from bot.crosssigning import CrossSigningError, bootstrap, own_keys
 from bot.dispatcher import Dispatcher
+from bot.tasks import sleep_unless
 from bot.types import EventId, Incoming, Reaction, Redaction, Reply, RoomId, UserId
 from storage.models import DirectRoom, HandledEvent
 
@@ -371,7 +372,7 @@ class MatrixBot:
                 resp = SyncError(str(exc) or type(exc).__name__)
             if not isinstance(resp, SyncResponse):
                 log.warning("sync failed (%s); retrying in %.0fs", resp.message, backoff)
-                await _sleep_unless(stop, backoff)
+                await sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 60)
                 continue
             try:
@@ -388,7 +389,7 @@ class MatrixBot:
                     log.warning("batch not finished (%s); retrying in %.0fs", exc, backoff)
                 else:
                     log.exception("batch not finished; retrying in %.0fs", backoff)
-                await _sleep_unless(stop, backoff)
+                await sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 60)
                 continue
             backoff = 1.0
@@ -574,7 +575,7 @@ class MatrixBot:
                         break  # the key came but does not fit this message
                     await self._handle_event(room_id, decrypted)
                     return
-                await _sleep_unless(self.synced, deadline - time.monotonic())
+                await sleep_unless(self.synced, deadline - time.monotonic())
             await self._explain_undecryptable(room_id, event)
         except Exception:
             log.exception("event %s in %s could not be handled", event.event_id, room_id)
@@ -639,10 +640,3 @@ def _after_own_join(events: list[Any], user_id: str) -> list[Any] | None:
 
 def _sent_at(event: Any) -> datetime:
     return datetime.fromtimestamp(event.server_timestamp / 1000, UTC)
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -6,7 +6,6 @@ figures and comment texts only, never who gave them.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import logging
@@ -260,19 +259,11 @@ async def purge_expired(services: Services) -> int:
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
-async def keep_retention(services: Services, stop: asyncio.Event) -> None:
-    """Purge at start-up, then once a day until `stop` is set."""
-    while not stop.is_set():
-        try:
-            removed = await purge_expired(services)
-            if removed:
-                log.info("retention: deleted %d old feedback comment(s)", removed)
-        except Exception:
-            log.exception("retention run failed")
-        try:
-            await asyncio.wait_for(stop.wait(), RETENTION_INTERVAL.total_seconds())
-        except TimeoutError:
-            pass
+async def apply_retention(services: Services) -> None:
+    """One retention run (at start-up, then once a day: RETENTION_INTERVAL)."""
+    removed = await purge_expired(services)
+    if removed:
+        log.info("retention: deleted %d old feedback comment(s)", removed)
 
 
 @runtime_checkable

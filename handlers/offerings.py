@@ -45,12 +45,11 @@ def format_entry(entry: Entry, lang: Lang) -> tuple[str, str]:
 async def ask(ctx: Context, question: str) -> None:
     index: KnowledgeIndex = ctx.services.knowledge
     offers, room, now = ctx.services.offers, ctx.msg.room_id, ctx.services.clock()
-    if (pick := _PICK.fullmatch(question)) and (
-        entry_id := offers.pick(room, ctx.sender, int(pick[1]), now)
-    ):
-        if (picked := index.get(entry_id)) is not None:
-            ctx.reply(*format_entry(picked, ctx.lang))
-            return
+    number = _PICK.fullmatch(question)
+    offered = offers.pick(room, ctx.sender, int(number[1]), now) if number else None
+    if offered and (picked := index.get(offered)):
+        ctx.reply(*format_entry(picked, ctx.lang))
+        return
     if not ctx.services.analyzer.terms(question):  # "hallo", "danke", "👍": nothing to look up
         ctx.reply(ctx.t("offerings.small_talk"))
         return

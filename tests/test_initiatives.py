@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.tasks import repeat
 from handlers.initiatives import export_csv, import_csv
 from tests.conftest import COORDINATOR, MEMBER
 
@@ -192,7 +193,8 @@ async def test_the_directory_picks_up_another_process_s_import_by_itself(
     from bot.app import build_services
 
     stop = asyncio.Event()
-    watcher = asyncio.create_task(services.directory.keep_fresh(services.db, stop, every=0.05))
+    watch = services.directory.refresh_from
+    watcher = asyncio.create_task(repeat(lambda: watch(services.db), 0.05, stop))
     try:
         cli = await build_services(settings)
         try:
