@@ -29,6 +29,7 @@ from bot.types import (
     UserError,
     UserId,
 )
+from storage.db import is_transient
 from storage.models import HandledEvent, UserPrefs
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,16 @@ class Dispatcher:
         declared `late=True` (feedback still counts) and reply hooks run, silently.
         """
         started = time.perf_counter()
-        replies, recorded = await self._run(msg, transport, record, late)
-        if record and not recorded:
-            await self._record(msg.event_id)
+        db = self.services.db
+        what = f"event {msg.event_id}"
+        try:
+            replies, recorded = await db.retrying(
+                lambda: self._run(msg, transport, record, late), what
+            )
+            if record and not recorded:
+                await db.retrying(lambda: self._record(msg.event_id), what)
+        except Exception:  # the database stayed faulty through every retry
+            replies = [self._apology(msg, None, self.services.settings.language)]
         if late:
             return []
         for reply in replies:
@@ -95,13 +103,18 @@ class Dispatcher:
 
     async def _run_hooks(self, hooks: list[Any], event: Reaction | Redaction) -> None:
         """All hooks and the handled mark in one transaction; retried once on a conflict
-        (two rooms' tasks writing the same row at once), so nothing is lost or doubled."""
+        (two rooms' tasks writing the same row at once) and on transient database faults,
+        so nothing is lost or doubled."""
+
+        async def run_all() -> None:
+            async with self.services.db.session() as session:
+                for hook in hooks:
+                    await hook(self.services, session, event)
+                session.add(HandledEvent(event_id=event.event_id))
+
         for attempt in (1, 2):
             try:
-                async with self.services.db.session() as session:
-                    for hook in hooks:
-                        await hook(self.services, session, event)
-                    session.add(HandledEvent(event_id=event.event_id))
+                await self.services.db.retrying(run_all, f"event {event.event_id}")
                 return
             except IntegrityError:
                 if attempt == 2:
@@ -173,12 +186,19 @@ class Dispatcher:
         except UsageError as exc:
             usage = self._text("error.usage", lang, usage=command.usage(lang)).text
             reply = Reply(f"{exc.detail}\n{usage}" if exc.detail else usage)
-        except Exception:
-            ref = uuid.uuid4().hex[:8]
-            self.services.metrics.errors.inc()
-            log.exception("handler %s failed on event %s (ref %s)", command.name, msg.event_id, ref)
-            reply = self._text("error.internal", lang, ref=ref)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # handle() tries the whole event again
+            reply = self._apology(msg, command, lang)
         return [reply], False
+
+    def _apology(self, msg: Incoming, command: Command | None, lang: Lang) -> Reply:
+        """Log the failure with the traceback under a reference the user is shown."""
+        ref = uuid.uuid4().hex[:8]
+        self.services.metrics.errors.inc()
+        name = command.name if command else "dispatch"
+        log.exception("handler %s failed on event %s (ref %s)", name, msg.event_id, ref)
+        return self._text("error.internal", lang, ref=ref)
 
     def _parse(self, msg: Incoming) -> tuple[str, str] | None:
         body = msg.body.strip()
@@ -242,7 +262,9 @@ class Dispatcher:
             return ctx.replies, record
         except UserError as exc:
             return [Reply(exc.text)], False
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             self.services.metrics.errors.inc()
             log.exception("reply hooks failed on event %s", msg.event_id)
             return [], False

@@ -23,7 +23,6 @@ from nio import (
     ReactionEvent,
     RedactionEvent,
     RoomMemberEvent,
-    RoomMessagesError,
     RoomMessageText,
     RoomResolveAliasResponse,
     RoomSendError,
@@ -39,6 +38,7 @@ from bot.context import Services
 from bot.crosssigning import CrossSigningError, bootstrap, own_keys
 from bot.dispatcher import Dispatcher
 from bot.tasks import sleep_unless
+from bot.timeline import PAGE_SIZE, Batch, GapError, Progress, RoomQueues, fill_gap
 from bot.types import EventId, Incoming, Reaction, Redaction, Reply, RoomId, UserId
 from storage.models import DirectRoom, HandledEvent
 
@@ -48,7 +48,8 @@ SYNC_TIMEOUT_MS = 30_000
 KEY_WAIT = 4.0  # seconds to wait for a missing room key before explaining
 NETWORK_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)
 MAX_BODY = 12_000  # characters: body and HTML together must stay under the 64 KiB event limit
-SYNC_FILTER = {"room": {"timeline": {"limit": 100}, "state": {"lazy_load_members": False}}}
+BUSY_SYNC_PAUSE = 1.0  # seconds the next sync waits while room queues are still busy
+SHUTDOWN_GRACE = 5.0  # seconds to finish the events being handled when stopping
 _FALLBACK_QUOTE = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
 
@@ -214,6 +215,13 @@ class MatrixBot:
             self.settings.homeserver, self.user_id, store_path=str(store), config=config
         )
         self.transport = MatrixTransport(self.client, [])
+        limit = self.settings.sync_timeline_limit
+        self.sync_filter = {
+            "room": {"timeline": {"limit": limit}, "state": {"lazy_load_members": False}}
+        }
+        self.progress = Progress()
+        self.queues = RoomQueues(self._handle_queued, self.progress)
+        self._saved_position: str | None = None
         self.last_sync = 0.0  # monotonic time of the last completed sync
         self.ready = asyncio.Event()  # set once the first sync joined the announcement rooms
         self._warned_undecryptable: set[tuple[RoomId, UserId]] = set()
@@ -348,63 +356,77 @@ class MatrixBot:
         async with self.services.db.sessions() as session:
             self._direct_rooms = set(await session.scalars(select(DirectRoom.room_id)))
         since = await self.services.db.get_state("sync_token") or None
+        self.progress.committed = since
         first = since is None
         backoff = 1.0
         full_state = True
-        while not stop.is_set():
-            sync = asyncio.ensure_future(
-                self.client.sync(
-                    timeout=0 if full_state else SYNC_TIMEOUT_MS,
-                    sync_filter=SYNC_FILTER,
-                    since=since,
-                    full_state=full_state,
+        try:
+            while not stop.is_set():
+                sync = asyncio.ensure_future(
+                    self.client.sync(
+                        timeout=0 if full_state else SYNC_TIMEOUT_MS,
+                        sync_filter=self.sync_filter,
+                        since=since,
+                        full_state=full_state,
+                    )
                 )
-            )
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if stop.is_set():
-                sync.cancel()
-                break
-            try:
-                resp = sync.result()
-            except NETWORK_ERRORS as exc:
-                resp = SyncError(str(exc) or type(exc).__name__)
-            if not isinstance(resp, SyncResponse):
-                log.warning("sync failed (%s); retrying in %.0fs", resp.message, backoff)
-                await sleep_unless(stop, backoff)
-                backoff = min(backoff * 2, 60)
-                continue
-            try:
-                if full_state:
-                    await self.join_announcement_rooms()
-                    full_state = False
-                    self.ready.set()
-                await self._handle_batch(resp, answer=not first)
-                await self.services.db.set_states(
-                    sync_token=resp.next_batch, last_sync_at=str(time.time())
-                )
-            except Exception as exc:  # the same batch comes again; handled ids are skipped
-                if isinstance(exc, NETWORK_ERRORS):
-                    log.warning("batch not finished (%s); retrying in %.0fs", exc, backoff)
-                else:
-                    log.exception("batch not finished; retrying in %.0fs", backoff)
-                await sleep_unless(stop, backoff)
-                backoff = min(backoff * 2, 60)
-                continue
-            backoff = 1.0
-            first = False
-            since = resp.next_batch
-            self.last_sync = time.monotonic()
-            self.services.metrics.last_sync.set(time.time())
-            try:
-                await self._maintain_keys()
-                if not self.cross_signed:
-                    await self._cross_sign()
-            except Exception as exc:  # never fatal: the next sync tries again
-                log.warning("key maintenance failed (%s); next sync retries", exc)
-            self.synced.set()
-            self.synced.clear()
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({sync, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if stop.is_set():
+                    sync.cancel()
+                    break
+                try:
+                    resp = sync.result()
+                except NETWORK_ERRORS as exc:
+                    resp = SyncError(str(exc) or type(exc).__name__)
+                if not isinstance(resp, SyncResponse):
+                    log.warning("sync failed (%s); retrying in %.0fs", resp.message, backoff)
+                    await sleep_unless(stop, backoff)
+                    backoff = min(backoff * 2, 60)
+                    continue
+                try:
+                    if full_state:
+                        await self.join_announcement_rooms()
+                        full_state = False
+                        self.ready.set()
+                    await self._ingest(resp, answer=not first)
+                    await self._save_position()
+                except Exception as exc:  # the same batch comes again; queued ids are skipped
+                    if isinstance(exc, (*NETWORK_ERRORS, GapError)):
+                        log.warning("batch not finished (%s); retrying in %.0fs", exc, backoff)
+                    else:
+                        log.exception("batch not finished; retrying in %.0fs", backoff)
+                    await sleep_unless(stop, backoff)
+                    backoff = min(backoff * 2, 60)
+                    continue
+                backoff = 1.0
+                first = False
+                since = resp.next_batch
+                self.last_sync = time.monotonic()
+                self.services.metrics.last_sync.set(time.time())
+                try:
+                    await self._maintain_keys()
+                    if not self.cross_signed:
+                        await self._cross_sign()
+                except Exception as exc:  # never fatal: the next sync tries again
+                    log.warning("key maintenance failed (%s); next sync retries", exc)
+                self.synced.set()
+                self.synced.clear()
+                # While a flood is being handled, read it in fewer, larger batches: the
+                # homeserver's time is better spent on the replies than on syncs.
+                await self.queues.wait_idle(BUSY_SYNC_PAUSE)
+        finally:
+            await self.queues.close(grace=SHUTDOWN_GRACE)
+            await self._save_position()
+
+    async def _save_position(self) -> None:
+        """Persist the sync token up to which every event has been handled."""
+        committed = self.progress.committed
+        if committed and committed != self._saved_position:
+            await self.services.db.set_state("sync_token", committed)
+            self._saved_position = committed
+        self.services.metrics.queued.set(self.queues.queued())
 
     async def _maintain_keys(self) -> None:
         if not self.client.olm:
@@ -433,51 +455,68 @@ class MatrixBot:
             log.warning("cross-signing not set up, clients may show the bot as unverified: %s", exc)
         self.cross_signed = True  # a network error above leaves it for the next sync
 
-    async def _handle_batch(self, resp: SyncResponse, *, answer: bool) -> None:
+    async def _ingest(self, resp: SyncResponse, *, answer: bool) -> None:
+        """Answer invites, fill the gaps of limited timelines and queue every room's events;
+        handling happens in the room queues while the next sync is already being read."""
         for room_id, info in resp.rooms.invite.items():
             try:
                 await self._on_invite(RoomId(room_id), info.invite_state)
             except NETWORK_ERRORS as exc:
                 log.warning("invite to %s not handled yet (%s)", room_id, exc)
-        tasks = []
+        batch = self.progress.open(resp.next_batch)
+        try:
+            await self._queue_rooms(resp, batch, answer)
+        except BaseException:
+            self.progress.abandon(batch)
+            raise
+        self.progress.seal(batch)
+
+    async def _queue_rooms(self, resp: SyncResponse, batch: Batch, answer: bool) -> None:
         for room_id, info in resp.rooms.join.items():
+            room = RoomId(room_id)
             events = list(info.timeline.events)
             since_join = _after_own_join(events, self.user_id)
             if since_join is not None:
                 events = since_join  # what was said before the bot joined is not for it
             elif info.timeline.limited and answer and info.timeline.prev_batch:
-                events = await self._backfill(room_id, info.timeline.prev_batch) + events
+                gap = await fill_gap(
+                    self._fetch_page, room, info.timeline.prev_batch, self._seen, self.user_id
+                )
+                if gap.capped:
+                    log.warning(
+                        "gap in %s larger than %d events; only the newest are handled",
+                        room_id,
+                        len(gap.events),
+                    )
+                events = gap.events + events
             if answer and events:
-                tasks.append(self._handle_room(RoomId(room_id), events))
-        await asyncio.gather(*tasks)
+                await self.queues.put(room, events, batch)
 
-    async def _backfill(self, room_id: str, prev_batch: str) -> list[Any]:
-        """Events a limited timeline left out, back to what we already handled (max 10 pages)."""
-        last_sync = float(await self.services.db.get_state("last_sync_at") or 0)
-        older: list[Any] = []
-        token = prev_batch
-        for _ in range(10):
-            resp = await self.client.room_messages(room_id, start=token, limit=100)
-            if isinstance(resp, RoomMessagesError) or not resp.chunk:
-                break
-            older.extend(resp.chunk)
-            if resp.chunk[-1].server_timestamp / 1000 < last_sync or not resp.end:
-                break
-            token = resp.end
-        return list(reversed(older))
+    async def _fetch_page(self, room_id: str, token: str) -> Any:
+        return await self.client.room_messages(room_id, start=token, limit=PAGE_SIZE)
 
-    async def _handle_room(self, room_id: RoomId, events: list[Any]) -> None:
-        for event in events:
-            if event.sender == self.user_id:
-                continue
-            try:
-                await self._handle_event(room_id, event)
-            except Exception:
-                log.exception("event %s in %s could not be handled", event.event_id, room_id)
-            self.services.metrics.events.labels(kind=type(event).__name__).inc()
+    async def _seen(self, room_id: RoomId, event_ids: list[str]) -> set[str]:
+        """Those of `event_ids` already queued or handled."""
+        seen = self.queues.remembered(room_id, event_ids)
+        rest = [event_id for event_id in event_ids if event_id not in seen]
+        if rest:
+            async with self.services.db.sessions() as session:
+                handled = await session.scalars(
+                    select(HandledEvent.event_id).where(HandledEvent.event_id.in_(rest))
+                )
+                seen.update(handled)
+        return seen
+
+    async def _handle_queued(self, room_id: RoomId, event: Any) -> None:
+        if event.sender != self.user_id:
+            await self._handle_event(room_id, event)
+        self.services.metrics.events.labels(kind=type(event).__name__).inc()
 
     async def _handle_event(self, room_id: RoomId, event: Any) -> None:
-        if await self._handled(event.event_id):
+        handled = self.services.db.retrying(
+            lambda: self._handled(event.event_id), f"event {event.event_id}"
+        )
+        if await handled:
             return
         if isinstance(event, RoomMessageText):
             await self._on_text(room_id, event)

@@ -25,5 +25,11 @@ class Metrics:
             "bot_last_sync_timestamp_seconds", "When the last sync finished", registry=self.registry
         )
 
+        self.queued = Gauge(
+            "bot_queued_events",
+            "Events read from sync and waiting in room queues",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

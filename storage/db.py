@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, delete, event, select, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,7 +24,11 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.models import BotState, HandledEvent
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+TRANSIENT_TRIES = 5  # attempts while the database answers pings; unlimited while it does not
 HANDLED_KEPT = timedelta(days=30)  # far longer than any sync replay or catch-up reaches back
 
 
@@ -30,7 +38,9 @@ class Database:
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_pre_ping=True, hide_parameters=True
+        )
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -40,6 +50,27 @@ class Database:
         """One unit of work: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    async def retrying(self, work: Callable[[], Awaitable[T]], what: str) -> T:
+        """Run `work`; after a transient fault (a lock, a dropped connection) run it again:
+        for as long as the database is unreachable, and up to TRANSIENT_TRIES times while it
+        answers (then the fault is no passing one and is raised)."""
+        attempt = 0
+        while True:
+            try:
+                return await work()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if await self.ping():
+                    attempt += 1
+                if attempt >= TRANSIENT_TRIES:
+                    raise
+                delay = min(2.0**attempt, 30.0)
+                log.warning(
+                    "%s: database fault (%s); trying again in %.0fs", what, fault(exc), delay
+                )
+                await asyncio.sleep(delay)
 
     async def upgrade(self) -> None:
         async with self.engine.begin() as conn:
@@ -67,6 +98,22 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A fault that may pass by itself: a locked database, a lost or refused connection."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, (sa_exc.OperationalError, sa_exc.InterfaceError)
+        )
+    return isinstance(exc, (sa_exc.TimeoutError, ConnectionError, TimeoutError))
+
+
+def fault(exc: BaseException) -> str:
+    """A database error in one line, without the statement or its parameters."""
+    origin = getattr(exc, "orig", None) or exc
+    first_line = (str(origin).splitlines() or [""])[0]
+    return f"{type(origin).__name__}: {first_line}"[:200]
 
 
 async def purge_handled(session: AsyncSession, now: datetime) -> int:
