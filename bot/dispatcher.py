@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import Command, CommandTable
 from bot.context import Context, Services
-from bot.text import detect_language
+from bot.text import clean_text, detect_language
 from bot.types import (
     Incoming,
     Lang,
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 _COMMAND = re.compile(r"^[!/]([^\W\d_][\w-]*)\s*(.*)$", re.DOTALL)
 QUESTION_COMMAND = "frage"
+MAX_MESSAGE = 4_000  # characters: a longer command is refused before anything reads it
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Dispatcher:
         declared `late=True` (feedback still counts) and reply hooks run, silently.
         """
         started = time.perf_counter()
+        msg = replace(msg, body=clean_text(msg.body))
         db = self.services.db
         what = f"event {msg.event_id}"
         try:
@@ -90,7 +92,11 @@ class Dispatcher:
         if late:
             return []
         for reply in replies:
-            await transport.send(msg.room_id, reply, to=msg)
+            if await transport.send(msg.room_id, reply, to=msg) is None:
+                # refused (too large, no right to post) or undeliverable: say so, once
+                lang = await self._language(msg, "")
+                await transport.send(msg.room_id, self._text("error.not_sent", lang), to=msg)
+                break
         if replies:
             self.services.metrics.latency.observe(time.perf_counter() - started)
         return replies
@@ -146,8 +152,12 @@ class Dispatcher:
             if verdict is not True:
                 lang = await self._language(msg, name)
                 return ([] if verdict is None else [self._text("error.flood", lang)]), False
-        resolved = self.table.resolve(name, rest)
         lang = await self._language(msg, name)
+        if len(msg.body) > MAX_MESSAGE:
+            return [
+                self._text("error.too_long", lang, length=len(msg.body), limit=MAX_MESSAGE)
+            ], False
+        resolved = self.table.resolve(name, rest)
         if resolved is None:
             family = self.table.family(name)
             if family:  # a known command without a fitting sub-command: show them all
@@ -238,7 +248,7 @@ class Dispatcher:
             return self._text("error.unknown_suggest", lang, name=name, suggestion=best[0])
         return None if suggest_only else self._text("error.unknown", lang, name=name)
 
-    def _text(self, key: str, lang: Lang, **values: str) -> Reply:
+    def _text(self, key: str, lang: Lang, **values: object) -> Reply:
         return Reply(self.services.texts.get(key, lang, **values))
 
     async def _reply_hooks(

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bot.text import spreadsheet_safe, spreadsheet_text
+
 COLUMNS = ("name", "region", "topics", "description", "contact", "website")
 
 MAX_NAME = 200
@@ -216,7 +218,7 @@ def _header_error(header: list[str]) -> RowError | None:
 
 
 def _row(fields: list[str], columns: list[str]) -> InitiativeRow:
-    value = dict(zip(columns, fields, strict=True))
+    value = dict(zip(columns, map(spreadsheet_text, fields), strict=True))
     website = value["website"].strip()
     return InitiativeRow(
         name=_SPACES.sub(" ", value["name"]).strip(),
@@ -311,14 +313,13 @@ def write_initiatives_csv(rows: Iterable[InitiativeRow]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow(
-            (
-                row.name,
-                row.region,
-                ";".join(row.topics),
-                row.description,
-                row.contact or "",
-                row.website or "",
-            )
+        cells = (
+            row.name,
+            row.region,
+            ";".join(row.topics),
+            row.description,
+            row.contact or "",
+            row.website or "",
         )
+        writer.writerow([spreadsheet_safe(cell) for cell in cells])
     return out.getvalue()

@@ -28,6 +28,7 @@ from rapidfuzz.distance import OSA
 from bot.text import Analyzer, detect_language, fold
 
 LANGUAGES = ("de", "en", "de-simple")
+MAX_QUESTION = 2_000  # characters: a longer question is refused (politely), never cut
 
 # Field weights: what an entry is about counts more than the wording of its answer.
 _TITLE, _QUESTIONS, _KEYWORDS, _ANSWER = 3.0, 2.0, 2.0, 0.3

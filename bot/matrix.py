@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -47,14 +48,19 @@ log = logging.getLogger(__name__)
 SYNC_TIMEOUT_MS = 30_000
 KEY_WAIT = 4.0  # seconds to wait for a missing room key before explaining
 NETWORK_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)
-MAX_BODY = 12_000  # characters: body and HTML together must stay under the 64 KiB event limit
+CONTENT_BUDGET = 40_000  # bytes of one message's content: with encryption (base64 of the JSON,
+# a third more) and the event's envelope, well under Matrix's 65,536-byte event limit
 BUSY_SYNC_PAUSE = 1.0  # seconds the next sync waits while room queues are still busy
 SHUTDOWN_GRACE = 5.0  # seconds to finish the events being handled when stopping
-_FALLBACK_QUOTE = re.compile(r"^(> .*\n)+\n", re.MULTILINE)
 
 
 class StartupError(Exception):
     """Start-up cannot go on; the message is one clear line for the operator."""
+
+
+def server_of(user_id: str) -> str:
+    """How logs name a member: by their server only (logs hold no member's Matrix ID)."""
+    return "a user of :" + user_id.partition(":")[2] if ":" in user_id else "an unknown user"
 
 
 def allowed_inviter(user_id: str, allowlist: Iterable[str]) -> bool:
@@ -66,20 +72,98 @@ def allowed_inviter(user_id: str, allowlist: Iterable[str]) -> bool:
     return False
 
 
-def message_content(reply: Reply, to: Incoming | None) -> dict[str, Any]:
-    """An m.notice with escaped HTML, as a rich reply (inside the thread if there is one)."""
-    text = reply.text if len(reply.text) <= MAX_BODY else reply.text[:MAX_BODY] + " …"
-    html = reply.html if reply.html and len(reply.html) <= 2 * MAX_BODY else None
-    html = html or escape(text).replace("\n", "<br>")
-    mentions = list(reply.mentions)
+def strip_reply_fallback(body: str) -> str:
+    """The body of a rich reply without the quoted original in front of it ("> " lines and
+    an empty line); any other body as it is. Linear in the body's length."""
+    position = 0
+    while body.startswith("> ", position):
+        end = body.find("\n", position)
+        if end == -1:
+            return body
+        position = end + 1
+    if position and body.startswith("\n", position):
+        return body[position + 1 :]
+    return body
+
+
+def addressed_text(body: str, names: Iterable[str], *, mentioned: bool) -> tuple[str, bool]:
+    """The message without a reply fallback and without the bot's name in front of it (and,
+    when it mentions the bot, anywhere in it: "Hallo Initiative-Bot, wer ...?"); and whether
+    it addresses the bot. `names`: the bot's user id without "@", localpart, display name."""
+    text = strip_reply_fallback(body).strip()
+    alternatives = "|".join(sorted((re.escape(name) for name in names), key=len, reverse=True))
+    # "@bot hallo", "bot: hallo", "Bot, hallo" - but not "Bottrop ist schön"
+    prefix = re.compile(rf"^(?:@(?:{alternatives})\b[:,]?|(?:{alternatives})[:,])\s*", re.I)
+    stripped = prefix.sub("", text, count=1)
+    if mentioned:
+        anywhere = re.compile(rf"@?(?<!\w)(?:{alternatives})(?!\w)[:,]?", re.I)
+        stripped = " ".join(anywhere.sub(" ", stripped).split())
+    return stripped, mentioned or stripped != text
+
+
+def message_contents(reply: Reply, to: Incoming | None) -> list[dict[str, Any]]:
+    """The reply as m.notice contents with escaped HTML, as rich replies (inside the thread if
+    there is one). A reply too large for one event is split at line breaks into several, each
+    within CONTENT_BUDGET encoded bytes (they then carry the plain text as HTML)."""
+    whole = _content(reply.text, reply.html, reply.mentions, to)
+    if encoded_size(whole) <= CONTENT_BUDGET:
+        return [whole]
+    parts = _split(reply.text, CONTENT_BUDGET - encoded_size(_content("", "", reply.mentions, to)))
+    return [
+        _content(part, None, reply.mentions if number == 0 else (), to)
+        for number, part in enumerate(parts)
+    ]
+
+
+def encoded_size(content: dict[str, Any]) -> int:
+    """Bytes of the content as sent, with non-ASCII escaped (the larger encoding); an event
+    may hold 65,536 bytes in all, and encryption makes a content a third larger."""
+    return len(json.dumps(content, ensure_ascii=True))
+
+
+def _split(text: str, budget: int) -> list[str]:
+    """`text` in pieces whose body and escaped HTML fit `budget` bytes together; split at
+    line breaks, a line too long for one piece at a space or anywhere."""
+
+    def cost(piece: str) -> int:
+        html = escape(piece).replace("\n", "<br>")
+        return len(json.dumps(piece)) + len(json.dumps(html))
+
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if cost(candidate) <= budget:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while cost(line) > budget:  # one line too long: cut it by bisection
+            low, high = 1, len(line)
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if cost(line[:middle]) <= budget else (low, middle - 1)
+            cut = line.rfind(" ", 0, low) if " " in line[:low] else low
+            parts.append(line[: cut or low])
+            line = line[cut or low :].lstrip()
+        current = line
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _content(
+    text: str, html: str | None, mentions: tuple[UserId, ...], to: Incoming | None
+) -> dict[str, Any]:
     content: dict[str, Any] = {
         "msgtype": "m.notice",
         "body": text,
         "format": "org.matrix.custom.html",
-        "formatted_body": html,
+        "formatted_body": html or escape(text).replace("\n", "<br>"),
     }
+    named = list(mentions)
     if to is not None:
-        mentions.append(to.sender)
+        named.append(to.sender)
         in_reply_to = {"event_id": to.event_id}
         if to.thread_root:
             content["m.relates_to"] = {
@@ -90,7 +174,7 @@ def message_content(reply: Reply, to: Incoming | None) -> dict[str, Any]:
             }
         else:
             content["m.relates_to"] = {"m.in_reply_to": in_reply_to}
-    content["m.mentions"] = {"user_ids": sorted(set(mentions))}
+    content["m.mentions"] = {"user_ids": sorted(set(named))}
     return content
 
 
@@ -116,7 +200,14 @@ class MatrixTransport:
                 if file_content is None:
                     return None
                 await self._send(room_id, "m.room.message", file_content, txn_id and txn_id + "-f")
-            return await self._send(room_id, "m.room.message", message_content(reply, to), txn_id)
+            first: EventId | None = None
+            for number, content in enumerate(message_contents(reply, to)):
+                part_txn = txn_id if number == 0 or txn_id is None else f"{txn_id}-{number}"
+                sent = await self._send(room_id, "m.room.message", content, part_txn)
+                if sent is None:
+                    return None  # the rest would make no sense without this part
+                first = first or sent
+            return first
 
     async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
@@ -564,22 +655,13 @@ class MatrixBot:
         await self.dispatcher.handle(msg, self.transport, record=True, late=late)
 
     def _strip_mention(self, room_id: RoomId, event: RoomMessageText) -> tuple[str, bool]:
-        body = _FALLBACK_QUOTE.sub("", event.body, count=1).strip()
         content = event.source.get("content", {})
         mentioned = self.user_id in (content.get("m.mentions") or {}).get("user_ids", [])
-        localpart = self.user_id[1:].split(":", 1)[0]
-        names = {re.escape(self.user_id[1:]), re.escape(localpart)}
+        names = {self.user_id[1:], self.user_id[1:].split(":", 1)[0]}
         room = self.client.rooms.get(room_id)
         if room is not None and (display := room.user_name(self.user_id)):
-            names.add(re.escape(display))
-        alternatives = "|".join(sorted(names, key=len, reverse=True))
-        # "@bot hallo", "bot: hallo", "Bot, hallo" - but not "Bottrop ist schön"
-        prefix = re.compile(rf"^(?:@(?:{alternatives})\b[:,]?|(?:{alternatives})[:,])\s*", re.I)
-        stripped = prefix.sub("", body, count=1)
-        if mentioned:  # a mention pill may stand anywhere: "Hallo Initiative-Bot, wer ...?"
-            anywhere = re.compile(rf"@?(?<!\w)(?:{alternatives})(?!\w)[:,]?", re.I)
-            stripped = " ".join(anywhere.sub(" ", stripped).split())
-        return stripped, mentioned or stripped != body
+            names.add(display)
+        return addressed_text(event.body, names, mentioned=mentioned)
 
     def _is_direct(self, room_id: RoomId) -> bool:
         if room_id in self._direct_rooms:
@@ -620,7 +702,9 @@ class MatrixBot:
             log.exception("event %s in %s could not be handled", event.event_id, room_id)
 
     async def _explain_undecryptable(self, room_id: RoomId, event: MegolmEvent) -> None:
-        log.info("cannot decrypt %s from %s in %s", event.event_id, event.sender, room_id)
+        log.info(
+            "cannot decrypt %s from %s in %s", event.event_id, server_of(event.sender), room_id
+        )
         key = (room_id, UserId(event.sender))
         too_old = self.services.clock() - _sent_at(event) > self.settings.catchup_max_age
         if key in self._warned_undecryptable or too_old:
@@ -644,14 +728,14 @@ class MatrixBot:
         )
         inviter = invite.sender if invite else ""
         if not allowed_inviter(inviter, self.settings.invite_allowlist):
-            log.info("rejecting invite to %s from %s (not in allowlist)", room_id, inviter)
+            log.info("rejecting invite to %s from %s (not allowed)", room_id, server_of(inviter))
             await self.client.room_leave(room_id)
             return
         resp = await self.client.join(room_id)
         if isinstance(resp, JoinError):
             log.error("joining %s failed: %s", room_id, resp.message)
             return
-        log.info("joined %s on invite from %s", room_id, inviter)
+        log.info("joined %s on invite from %s", room_id, server_of(inviter))
         if invite and invite.content.get("is_direct"):
             self._direct_rooms.add(room_id)
             async with self.services.db.session() as session:

@@ -8,6 +8,7 @@ import sys
 from typing import TextIO
 
 from bot.dispatcher import Dispatcher
+from bot.text import clean_text
 from bot.types import EventId, Incoming, Reply, RoomId, UserId
 
 SHELL_ROOM = RoomId("!shell")
@@ -67,10 +68,10 @@ async def run_shell(
             direct=True,
         )
         replies = await dispatcher.handle(msg, transport) if text.strip() else []
+        bodies = [clean_text(r.text) for r in replies]  # nothing steers the terminal
         if as_json:
-            bodies = [r.text for r in replies]
             stdout.write(json.dumps({"input": text, "replies": bodies}, ensure_ascii=False) + "\n")
         else:
-            for reply in replies:
-                stdout.write(reply.text + "\n\n")
+            for body in bodies:
+                stdout.write(body + "\n\n")
         stdout.flush()

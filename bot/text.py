@@ -105,6 +105,7 @@ _PARTICLES = frozenset(
     basically just even
     """.split()
 )
+_MAX_PARTICLES = 3  # particles inside one phrase at most
 # Chat idioms whose words mean something else on their own ("am besten": the best ones;
 # "ich bin neu hier" introduces a member, it does not ask about new initiatives).
 FILLER_PHRASES = (
@@ -142,6 +143,32 @@ _ENGLISH_CUES = frozenset(
     about there any this that to it be have has please tell me
     """.split()
 )
+
+
+# What a stored or shown text must not contain: terminal escape sequences, control characters
+# (line breaks and tabs aside) and the bidirectional overrides that make text read otherwise
+# than it is stored.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A spreadsheet reads a cell starting with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean_text(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (a carriage return
+    becomes a line break, so Windows line ends stay line ends)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A CSV cell that Excel or LibreOffice shows as text, never runs as a formula."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A cell as `spreadsheet_safe` wrote it, without the guard (so exports read back)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
 
 
 def fold(text: str) -> str:
@@ -211,14 +238,17 @@ def _words(text: str) -> list[str]:
 
 
 def _phrase_end(words: list[_Word], start: int, pattern: tuple[frozenset[str], ...]) -> int:
-    """Where `pattern` ends if the words from `start` on spell it, particles between its
-    words allowed; 0 if they do not."""
+    """Where `pattern` ends if the words from `start` on spell it, up to _MAX_PARTICLES
+    particles between its words allowed; 0 if they do not. Bounded work per position, so a
+    text is read in linear time however it repeats particles ("zu zu zu ...")."""
     position = start + 1
+    skipped = 0
     for forms in pattern[1:]:
         while position < len(words) and not words[position].variants & forms:
-            if words[position].unit[0] not in _PARTICLES:
+            if words[position].unit[0] not in _PARTICLES or skipped == _MAX_PARTICLES:
                 return 0
             position += 1
+            skipped += 1
         if position == len(words):
             return 0
         position += 1

@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.types import Lang
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _MXID = re.compile(r"^@[^:\s]+:[^\s]+$")
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -103,6 +106,20 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"https?://[^\s/]+\S*", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            driver = None  # the value is not echoed: it may hold a password
+        if driver not in DATABASE_DRIVERS:
+            raise ValueError(
+                "not a database URL like sqlite+aiosqlite:///./data/bot.db "
+                "or postgresql+asyncpg://USER:PASSWORD@HOST/DATABASE"
+            )
+        return value
 
     @field_validator("user_id")
     @classmethod

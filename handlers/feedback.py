@@ -24,6 +24,7 @@ from bot.commands import Arg, Router, int_arg
 from bot.context import Context, Services
 from bot.pseudonym import pseudonym
 from bot.schedule import SlotKind, local_day
+from bot.text import spreadsheet_safe
 from bot.types import Attachment, Lang, Reaction, Redaction, Role, RoomId, UsageError, UserError
 from config.settings import Settings
 from storage.db import purge_handled
@@ -40,7 +41,6 @@ OVERVIEW_EVENTS = 10
 RETENTION_INTERVAL = timedelta(days=1)
 _KEYCAP = "\u20e3"
 _VARIATION_SELECTOR = "\ufe0f"
-_SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _EVENT_ID = re.compile(r"#?([0-9]{1,9})")  # ASCII digits only; nine fit every database integer
 _STAR = re.compile(r"[1-5]")
 
@@ -227,8 +227,7 @@ def export_csv(rows: list[ExportRow]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["row", "stars", "comment", "date"])
     for number, row in enumerate(rows, 1):
-        comment = "'" + row.comment if row.comment.startswith(_SPREADSHEET_FORMULA) else row.comment
-        writer.writerow([number, row.stars or "", comment, row.date])
+        writer.writerow([number, row.stars or "", spreadsheet_safe(row.comment), row.date])
     return out.getvalue()
 
 

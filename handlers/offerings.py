@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.commands import Arg, Router, int_arg
 from bot.context import Context
-from bot.knowledge import Entry, KnowledgeIndex, entry_from_answer
+from bot.knowledge import MAX_QUESTION, Entry, KnowledgeIndex, entry_from_answer
 from bot.types import Lang, Role, UserError
 from storage.models import KnowledgeEntry, UnansweredQuestion
 
@@ -50,6 +50,8 @@ async def ask(ctx: Context, question: str) -> None:
     if offered and (picked := index.get(offered)):
         ctx.reply(*format_entry(picked, ctx.lang))
         return
+    if len(question) > MAX_QUESTION:
+        raise UserError(ctx.t("offerings.too_long", length=len(question), limit=MAX_QUESTION))
     if not ctx.services.analyzer.terms(question):  # "hallo", "danke", "👍": nothing to look up
         ctx.reply(ctx.t("offerings.small_talk"))
         return
@@ -57,7 +59,7 @@ async def ask(ctx: Context, question: str) -> None:
     if match.entry is not None:
         ctx.reply(*format_entry(match.entry, ctx.lang))
         return
-    ctx.session.add(UnansweredQuestion(text=question[:2000], language=ctx.lang))
+    ctx.session.add(UnansweredQuestion(text=question, language=ctx.lang))
     contact = ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
     if match.suggestions:
         offers.put(room, ctx.sender, tuple(e.id for e in match.suggestions), now)

@@ -36,7 +36,7 @@ class Database:
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             url, pool_pre_ping=True, hide_parameters=True
@@ -98,6 +98,15 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _private_file(path: Path) -> None:
+    """The database file (and a directory made for it) readable by the bot's user only;
+    SQLite gives its -wal and -shm files the mode of the database file."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
 
 
 def is_transient(exc: BaseException) -> bool:

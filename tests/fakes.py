@@ -21,6 +21,7 @@ class RecordingTransport:
     transaction id returns the first event id and posts nothing."""
 
     coordinators: set[UserId] = field(default_factory=set)
+    refuse_longer_than: int | None = None  # like a homeserver refusing too large events
     announcement_rooms: list[RoomId] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     reactions: list[tuple[RoomId, EventId, str]] = field(default_factory=list)
@@ -36,6 +37,8 @@ class RecordingTransport:
     ) -> EventId | None:
         if txn_id is not None and txn_id in self._by_txn:
             return self._by_txn[txn_id]
+        if self.refuse_longer_than is not None and len(reply.text) > self.refuse_longer_than:
+            return None
         event_id = EventId(f"$sent-{len(self.sent) + 1}")
         self.sent.append(Sent(room_id, reply, to, event_id))
         if txn_id is not None:

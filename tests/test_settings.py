@@ -75,3 +75,22 @@ def test_wrong_setting_stops_start_with_one_line(tmp_path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("BOT_HTTP_PORT:")
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://u:secret@h/db", "sqlite:///bot.db", "not a url", "mysql+aiomysql://h/d"]
+)
+def test_a_bad_database_url_stops_start_with_one_line_without_the_password(
+    tmp_path, url: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "BOT_DATABASE_URL": url},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("BOT_DATABASE_URL:")
+    assert "secret" not in result.stderr
