@@ -1,18 +1,20 @@
 """Migrations on SQLite: a table rebuild loses no referring rows, a broken reference stops
-the upgrade, and the models match the migrations."""
+the upgrade, the models match the migrations, and stored questions are grouped."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, select, text
 
+from bot.app import build_dispatcher, build_services
 from config.settings import Settings
 from storage.db import Database, MigrationError, alembic_config
 from storage.models import (
@@ -21,7 +23,11 @@ from storage.models import (
     EventPost,
     FeedbackComment,
     FeedbackRating,
+    QuestionGroup,
+    UnansweredQuestion,
 )
+
+from .conftest import COORDINATOR, Conversation
 
 REFERRING = (EventPost, FeedbackRating, FeedbackComment)
 MIGRATION = """
@@ -146,3 +152,73 @@ async def differences(db: Database) -> list[object]:
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(compare)
+
+
+async def test_stored_questions_are_grouped_by_the_migration_and_the_next_start(
+    settings: Settings,
+) -> None:
+    await carried_over_questions_are_grouped(settings)
+
+
+async def carried_over_questions_are_grouped(settings: Settings) -> None:
+    """Questions from before 0005: the same wording shares a group at once, similar ones are
+    merged at the next start, answered ones stay with their entry; numbers stay valid (also
+    run on PostgreSQL by tests/integration/test_storage_postgres.py)."""
+    db = Database(settings.database_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0004"))
+            asked = datetime(2026, 11, 1, tzinfo=UTC)
+            for n, (question, entry) in enumerate(
+                [
+                    ("Gibt es einen Newsletter?", "faq-1"),  # answered before
+                    ("Wann fährt der nächste Zug nach Hamburg?", None),
+                    ("Wo parke ich beim Netzwerktreffen?", None),
+                    ("wann fährt der nächste Zug nach Hamburg", None),  # same wording
+                    ("Wann fährt der Zug nach Hamburg?", None),  # similar
+                    ("Gibt es einen Newsletter", "faq-1"),
+                ],
+                start=1,
+            ):
+                await conn.execute(
+                    text(
+                        "INSERT INTO unanswered_questions (text, language, asked_at, "
+                        "answered_entry) VALUES (:text, 'de', :at, :entry)"
+                    ),  # ids 1, 2, ... in this order
+                    {"text": question, "at": asked + timedelta(hours=n), "entry": entry},
+                )
+    finally:
+        await db.dispose()
+    services = await build_services(settings)
+    try:
+        async with services.db.sessions() as session:
+            groups = (
+                await session.execute(
+                    select(
+                        QuestionGroup.id,
+                        QuestionGroup.asked_count,
+                        QuestionGroup.state,
+                        QuestionGroup.entry_id,
+                    ).order_by(QuestionGroup.id)
+                )
+            ).all()
+            members = list(
+                await session.scalars(
+                    select(UnansweredQuestion.group_id).order_by(UnansweredQuestion.id)
+                )
+            )
+        assert [tuple(g) for g in groups] == [
+            (1, 2, "answered", "faq-1"),
+            (2, 3, "open", None),
+            (3, 1, "open", None),
+        ]
+        assert members == [1, 2, 3, 2, 2, 1]
+        chat = Conversation(build_dispatcher(services, flood=False))
+        [listing] = await chat("!faq unbeantwortet", user=COORDINATOR)
+        assert "#2 (3×) Wann fährt der nächste Zug nach Hamburg?" in listing
+        await chat("!frage Wie hoch ist der Eiffelturm?")
+        async with services.db.sessions() as session:
+            newest = await session.scalar(select(func.max(QuestionGroup.id)))
+        assert newest == 6  # number 5 went in the merge and is not given again
+    finally:
+        await services.db.dispose()
