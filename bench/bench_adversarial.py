@@ -22,11 +22,11 @@ from pathlib import Path
 
 from bot.app import build_dispatcher, build_services
 from bot.dispatcher import MAX_MESSAGE, Dispatcher
-from bot.knowledge import MAX_QUESTION
 from bot.matrix import addressed_text
 from bot.shell import ShellTransport
 from bot.types import EventId, Incoming, RoomId, UserId
 from config.settings import Settings
+from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
 MEMBER = UserId("@member:localhost")
 COORDINATOR = UserId("@coordinator:localhost")

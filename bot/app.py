@@ -34,6 +34,7 @@ from bot.matching import Taxonomy, load_taxonomy, taxonomy_vocabulary
 from bot.matrix import MatrixBot, StartupError
 from bot.metrics import Metrics
 from bot.pseudonym import ensure_secret
+from bot.questions import analyse_carried_over
 from bot.regions import Regions, load_regions
 from bot.tasks import repeat
 from bot.text import Analyzer, load_synonyms
@@ -109,6 +110,8 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
     directory = Directory(analyzer, data.taxonomy, data.regions)
     async with db.sessions() as session:
         await directory.refresh(session)
+    knowledge = KnowledgeIndex([*data.entries, *added], analyzer)
+    await analyse_carried_over(db, knowledge)
     return Services(
         settings=settings,
         db=db,
@@ -116,7 +119,7 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
         metrics=Metrics(),
         clock=clock,
         analyzer=analyzer,
-        knowledge=KnowledgeIndex([*data.entries, *added], analyzer),
+        knowledge=knowledge,
         directory=directory,
     )
 
@@ -168,6 +171,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             stop,
         )
     )
+    question_retention = asyncio.create_task(
+        repeat(
+            lambda: offerings.apply_retention(services),
+            feedback.RETENTION_INTERVAL.total_seconds(),
+            stop,
+        )
+    )
     directory = asyncio.create_task(
         repeat(lambda: services.directory.refresh_from(services.db), WATCH_INTERVAL, stop)
     )
@@ -182,6 +192,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         log.info("shutting down")
         starter.cancel()
         retention.cancel()
+        question_retention.cancel()
         directory.cancel()
         await announcer.stop()
         if runner is not None:

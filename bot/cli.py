@@ -18,7 +18,7 @@ from bot.shell import run_shell
 from bot.types import UserId
 from config.settings import Settings, SettingsError, load_settings
 from handlers import feedback, initiatives
-from storage.db import Database
+from storage.db import Database, MigrationError
 
 T = TypeVar("T")
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return asyncio.run(_command(args, settings))
-    except (StartupError, SettingsError) as exc:
+    except (StartupError, SettingsError, MigrationError) as exc:
         print(str(exc).splitlines()[0], file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ class Services:
     directory: Directory
     announcer: Announcer | None = None  # scheduled event posts; only while connected to Matrix
     offers: Offers = field(default_factory=Offers)  # "Did you mean" entries, to pick by number
+    knowledge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one rebuild at a time
 
 
 @dataclass
@@ -50,6 +52,9 @@ class Context:
     transport: Transport
     commands: CommandTable
     replies: list[Reply] = field(default_factory=list)
+    # Run once the handler's transaction committed (before the replies go out), e.g. to
+    # change what is kept in memory only when the database has it too.
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def sender(self) -> UserId:

@@ -190,6 +190,7 @@ class Dispatcher:
                 await command.handler(ctx, **command.parse(args_text))
                 if record:
                     session.add(HandledEvent(event_id=msg.event_id))
+            await self._after_commit(ctx)
             return ctx.replies, record
         except UserError as exc:
             reply = Reply(exc.text)
@@ -201,6 +202,16 @@ class Dispatcher:
                 raise  # handle() tries the whole event again
             reply = self._apology(msg, command, lang)
         return [reply], False
+
+    async def _after_commit(self, ctx: Context) -> None:
+        """The handler's work after its commit; a failure there is logged (what was
+        committed stays, and the replies still go out)."""
+        for work in ctx.after_commit:
+            try:
+                await work()
+            except Exception:
+                self.services.metrics.errors.inc()
+                log.exception("work after the commit of event %s failed", ctx.msg.event_id)
 
     def _apology(self, msg: Incoming, command: Command | None, lang: Lang) -> Reply:
         """Log the failure with the traceback under a reference the user is shown."""
@@ -269,6 +280,7 @@ class Dispatcher:
                     return None
                 if record:
                     session.add(HandledEvent(event_id=msg.event_id))
+            await self._after_commit(ctx)
             return ctx.replies, record
         except UserError as exc:
             return [Reply(exc.text)], False

@@ -15,7 +15,7 @@ import math
 import re
 from array import array
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,7 +28,6 @@ from rapidfuzz.distance import OSA
 from bot.text import Analyzer, detect_language, fold
 
 LANGUAGES = ("de", "en", "de-simple")
-MAX_QUESTION = 2_000  # characters: a longer question is refused (politely), never cut
 
 # Field weights: what an entry is about counts more than the wording of its answer.
 _TITLE, _QUESTIONS, _KEYWORDS, _ANSWER = 3.0, 2.0, 2.0, 0.3
@@ -72,7 +71,7 @@ _UNSUPPORTED_GUESS = 0.5
 _UMLAUT_E = re.compile(r"([aou])e")
 _GUESS_BELOW = 6  # length of a term below which a correction other than a slip is a guess
 _MAX_SUGGESTIONS = 3
-_SIMILAR = 0.5
+SIMILAR = 0.5  # overlap (see overlap()) from which two questions are about one thing
 _FUZZY_MIN = 4  # shortest term that is typo-corrected
 # A term one letter shorter ("zil" for "Zile") is corrected only by one missing letter, and
 # only to the one synonym group it can stand for ("ziel"): short words have too many
@@ -290,6 +289,15 @@ def _asked(message: str) -> str | None:
     if not asking or len(asking) == len(sentences):
         return None
     return " ".join(asking)
+
+
+def overlap(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """How much two weighted term sets share: the weight of the shared terms over the weight
+    of all their terms (0: nothing in common, 1: the same terms)."""
+    union = sum({**a, **b}.values())
+    if union <= 0:
+        return 0.0
+    return sum(a[term] for term in a.keys() & b.keys()) / union
 
 
 def _intents(question: str) -> frozenset[str]:
@@ -645,14 +653,12 @@ class KnowledgeIndex:
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two questions are about the same thing (idf-weighted term overlap)."""
-        first, second = self._signature(a), self._signature(b)
+        first, second = self.signature(a), self.signature(b)
         if not first or not second:
             return fold(a).strip() == fold(b).strip()
-        shared = sum(first[term] for term in first.keys() & second.keys())
-        union = sum({**first, **second}.values())
-        return shared / union >= _SIMILAR
+        return overlap(first, second) >= SIMILAR
 
-    def _signature(self, question: str) -> dict[str, float]:
+    def signature(self, question: str) -> dict[str, float]:
         """Terms of a question with their weights; unknown words stand for themselves."""
         signature = {}
         for term in self._analyzer.terms(question):
@@ -662,6 +668,18 @@ class KnowledgeIndex:
             else:
                 signature[indexed] = self._idf[indexed]
         return signature
+
+    def weight(self, term: str) -> float:
+        """The weight a term of a signature has now (it changes as entries are added)."""
+        return self._idf.get(term, self._unknown_idf)
+
+    def with_entry(self, entry: Entry) -> KnowledgeIndex:
+        """A new index with `entry` added (or replacing the one with its id). This one stays
+        as it is and can go on answering while the new one is built, e.g. in a thread."""
+        entries = [entry if known.id == entry.id else known for known in self._entries]
+        if entry.id not in self._positions:
+            entries.append(entry)
+        return KnowledgeIndex(entries, self._analyzer)
 
     def get(self, entry_id: str) -> Entry | None:
         position = self._positions.get(entry_id)

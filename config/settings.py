@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     feedback_delay: timedelta = timedelta(0)
     feedback_window: timedelta = timedelta(days=14)
     feedback_retention: timedelta = timedelta(days=365)
+    question_retention: timedelta = timedelta(days=180)
     catchup_max_age: timedelta = timedelta(minutes=10)
     timezone: str = "Europe/Berlin"
     language: Lang = "de"
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
         "feedback_delay",
         "feedback_window",
         "feedback_retention",
+        "question_retention",
         "catchup_max_age",
         mode="before",
     )

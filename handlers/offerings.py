@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from html import escape
 
-from sqlalchemy import select
-
 from bot.commands import Arg, Router, int_arg
-from bot.context import Context
-from bot.knowledge import MAX_QUESTION, Entry, KnowledgeIndex, entry_from_answer
+from bot.context import Context, Services
+from bot.knowledge import Entry, KnowledgeIndex, entry_from_answer
+from bot.pseudonym import pseudonym
+from bot.questions import file_question, terms_of
 from bot.types import Lang, Role, UserError
-from storage.models import KnowledgeEntry, UnansweredQuestion
+from storage import questions
+from storage.models import KnowledgeEntry
+from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
+log = logging.getLogger(__name__)
 router = Router()
 
 OVERVIEW_ID = "angebote"
-_MAX_OPEN = 20
+_MAX_OPEN = 20  # open groups listed by !faq unbeantwortet, most asked first
+_RETENTION_BATCH = 500  # questions deleted per transaction
 _PICK = re.compile(r"\s*#?([1-9])[.)]?\s*")  # "2", "#2", "2.": one of the offered entries
 
 
@@ -59,7 +65,7 @@ async def ask(ctx: Context, question: str) -> None:
     if match.entry is not None:
         ctx.reply(*format_entry(match.entry, ctx.lang))
         return
-    ctx.session.add(UnansweredQuestion(text=question, language=ctx.lang))
+    await note_unanswered(ctx, question)
     contact = ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
     if match.suggestions:
         offers.put(room, ctx.sender, tuple(e.id for e in match.suggestions), now)
@@ -94,16 +100,18 @@ async def offerings(ctx: Context) -> None:
     help={
         "de": "Fragen, die ich nicht beantworten konnte (mit Nummer und Anzahl)",
         "en": "questions I could not answer (numbered, with counts)",
+        "de-simple": "Fragen ohne Antwort (mit Nummer und Anzahl)",
     },
 )
 async def unanswered(ctx: Context) -> None:
-    groups = await open_question_groups(ctx)
+    groups, total = await questions.open_groups(ctx.session, _MAX_OPEN)
     if not groups:
         ctx.reply(ctx.t("faq.none"))
         return
     lines = [ctx.t("faq.title")]
-    for first, members in groups[:_MAX_OPEN]:
-        lines.append(f"#{first.id} ({len(members)}×) {first.text[:200]}")
+    lines += [f"#{group.id} ({group.count}×) {group.text}" for group in groups]
+    if total > len(groups):
+        lines.append(ctx.t("faq.more", count=total - len(groups)))
     lines.append(ctx.t("faq.hint"))
     ctx.reply("\n".join(lines))
 
@@ -115,40 +123,69 @@ async def unanswered(ctx: Context) -> None:
     help={
         "de": "macht aus offener Frage N einen Wissenseintrag",
         "en": "turns open question N into a knowledge entry",
+        "de-simple": "macht aus Frage N einen Eintrag mit Antwort",
     },
     args=(Arg("number", "N", int_arg), Arg("text", "TEXT", rest=True)),
 )
 async def answer(ctx: Context, number: int, text: str) -> None:
-    groups = await open_question_groups(ctx)
-    group = next((members for first, members in groups if first.id == number), None)
+    group = await questions.get_open(ctx.session, number)
     if group is None:
         raise UserError(ctx.t("faq.not_found", number=number))
     entry_id = f"faq-{number}"
     ctx.session.add(
-        KnowledgeEntry(id=entry_id, question=group[0].text, answer=text, created_by=ctx.sender)
+        KnowledgeEntry(id=entry_id, question=group.text, answer=text, created_by=ctx.sender)
     )
-    for question in group:
-        question.answered_entry = entry_id
-    await ctx.session.flush()
-    ctx.services.knowledge.add(entry_from_answer(entry_id, group[0].text, text))
-    ctx.reply(ctx.t("faq.saved", number=number, count=len(group)))
+    await questions.settle(ctx.session, number, ctx.services.clock(), entry_id)
+    entry = entry_from_answer(entry_id, group.text, text)
+    ctx.after_commit.append(lambda: learn(ctx.services, entry))
+    ctx.reply(ctx.t("faq.saved", number=number, count=group.count))
 
 
-async def open_question_groups(
-    ctx: Context,
-) -> list[tuple[UnansweredQuestion, list[UnansweredQuestion]]]:
-    """Open questions grouped by similarity; the oldest of each group names it."""
-    rows = await ctx.session.scalars(
-        select(UnansweredQuestion)
-        .where(UnansweredQuestion.answered_entry.is_(None))
-        .order_by(UnansweredQuestion.id)
-    )
+@router.command(
+    "faq",
+    sub=("schließen", "close"),
+    role=Role.COORDINATOR,
+    help={
+        "de": "schließt offene Frage N ohne Antwort",
+        "en": "closes open question N without an answer",
+        "de-simple": "schließt Frage N ohne Antwort",
+    },
+    args=(Arg("number", "N", int_arg),),
+)
+async def close(ctx: Context, number: int) -> None:
+    group = await questions.get_open(ctx.session, number)
+    if group is None:
+        raise UserError(ctx.t("faq.not_found", number=number))
+    await questions.settle(ctx.session, number, ctx.services.clock())
+    ctx.reply(ctx.t("faq.closed", number=number, count=group.count))
+
+
+async def learn(services: Services, entry: Entry) -> None:
+    """Make a committed entry searchable: a new index is built in a worker thread (the bot
+    goes on answering from the old one meanwhile) and then replaces it in one step."""
+    async with services.knowledge_lock:
+        current: KnowledgeIndex = services.knowledge
+        services.knowledge = await asyncio.to_thread(current.with_entry, entry)
+
+
+async def note_unanswered(ctx: Context, question: str) -> None:
+    """Keep a question the bot could not answer for the coordinators (see bot.questions)."""
+    who = await pseudonym(ctx.session, ctx.sender)
     index: KnowledgeIndex = ctx.services.knowledge
-    groups: list[tuple[UnansweredQuestion, list[UnansweredQuestion]]] = []
-    for row in rows:
-        home = next((g for g in groups if index.similar(g[0].text, row.text)), None)
-        if home is None:
-            groups.append((row, [row]))
-        else:
-            home[1].append(row)
-    return sorted(groups, key=lambda g: -len(g[1]))
+    await file_question(ctx.session, index, who, question, ctx.lang, ctx.services.clock())
+
+
+async def apply_retention(services: Services) -> None:
+    """Delete questions older than BOT_QUESTION_RETENTION, in short transactions (at
+    start-up, then once a day like the feedback retention)."""
+    before = services.clock() - services.settings.question_retention
+    removed = 0
+    while True:
+        async with services.db.session() as session:
+            terms = terms_of(services.knowledge)
+            done = await questions.purge(session, before, terms, _RETENTION_BATCH)
+        removed += done
+        if done < _RETENTION_BATCH:
+            break
+    if removed:
+        log.info("retention: deleted %d old unanswered question(s)", removed)

@@ -10,10 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import Arg, Router
 from bot.context import Context
+from bot.knowledge import KnowledgeIndex
 from bot.pseudonym import pseudonym
+from bot.questions import terms_of
 from bot.schedule import local_day
 from bot.text import fold
 from bot.types import UsageError, UserId
+from storage import questions
 from storage.models import (
     BotState,
     CalendarEvent,
@@ -23,6 +26,7 @@ from storage.models import (
     Initiative,
     UserPrefs,
 )
+from storage.questions import MemberQuestion
 
 router = Router()
 
@@ -39,11 +43,17 @@ class Stored:
     ratings: list[tuple[str, int, datetime]] = field(default_factory=list)  # title, stars, when
     comments: list[tuple[str, str, datetime]] = field(default_factory=list)  # title, text, when
     contact_of: list[str] = field(default_factory=list)  # initiatives naming them as contact
+    questions: list[MemberQuestion] = field(default_factory=list)  # ones I could not answer
 
     @property
     def empty(self) -> bool:
         return not (
-            self.language or self.direct_rooms or self.ratings or self.comments or self.contact_of
+            self.language
+            or self.direct_rooms
+            or self.ratings
+            or self.comments
+            or self.contact_of
+            or self.questions
         )
 
 
@@ -69,6 +79,7 @@ async def stored_about(session: AsyncSession, user: UserId) -> Stored:
         ratings=[tuple(row) for row in ratings],  # type: ignore[misc]
         comments=[tuple(row) for row in comments],  # type: ignore[misc]
         contact_of=await contact_of(session, user),
+        questions=await questions.questions_of(session, who),
     )
 
 
@@ -77,9 +88,11 @@ async def contact_of(session: AsyncSession, user: UserId) -> list[str]:
     return list(await session.scalars(select(Initiative.name).where(Initiative.contact == user)))
 
 
-async def forget(session: AsyncSession, user: UserId) -> None:
-    """Delete the member's language choice, direct-room records, ratings and comments."""
+async def forget(session: AsyncSession, user: UserId, index: KnowledgeIndex) -> None:
+    """Delete the member's language choice, direct-room records, ratings, comments and
+    questions (a question group left empty goes too)."""
     who = await pseudonym(session, user)
+    await questions.forget(session, who, terms_of(index))
     await session.execute(delete(UserPrefs).where(UserPrefs.user_id == user))
     await session.execute(delete(DirectRoom).where(DirectRoom.user_id == user))
     await session.execute(delete(FeedbackRating).where(FeedbackRating.pseudonym == who))
@@ -107,6 +120,9 @@ def _describe(ctx: Context, stored: Stored) -> list[str]:
         lines.append(ctx.t("privacy.rating", title=title, stars=stars, date=_day(ctx, when)))
     for title, text, when in stored.comments:
         lines.append(ctx.t("privacy.comment", title=title, text=text, date=_day(ctx, when)))
+    for question in stored.questions:
+        date = _day(ctx, question.asked_at)
+        lines.append(ctx.t("privacy.question", text=question.text, date=date))
     if stored.contact_of:
         lines.append(ctx.t("privacy.contact", names=", ".join(stored.contact_of)))
     return lines
@@ -169,6 +185,6 @@ async def forget_me(ctx: Context, confirm: str | None) -> None:
         ctx.reply(ctx.t("privacy.no_request", minutes=CONFIRM_MINUTES))
         return
     await ctx.session.delete(request)
-    await forget(ctx.session, ctx.sender)
+    await forget(ctx.session, ctx.sender, ctx.services.knowledge)
     names = await contact_of(ctx.session, ctx.sender)
     ctx.reply(_with_contact_note(ctx, ctx.t("privacy.deleted"), names))

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -66,14 +75,59 @@ class DirectRoom(Base):
     user_id: Mapped[str] = mapped_column(String(255), index=True)
 
 
-class UnansweredQuestion(Base):
-    """Questions the bot could not answer; no user id is kept."""
+class QuestionGroup(Base):
+    """One item of similar questions the bot could not answer; its id is the number
+    coordinators use (`Frage #N`), never reused (AUTOINCREMENT on SQLite).
 
-    __tablename__ = "unanswered_questions"
+    `text` is the group's first question in full (what `!faq antwort N` stores); `terms` its
+    analysed terms, space-separated, that new questions are compared with (None: not analysed
+    yet, a group carried over by a migration). `state` is `open`, `answered` (then `entry_id`
+    names the knowledge entry) or `closed`; `settled_at` is when it stopped being open.
+    """
+
+    __tablename__ = "question_groups"
+    __table_args__ = (
+        Index("ix_question_groups_listing", "state", "asked_count", "id"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(16))
-    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    terms: Mapped[str | None] = mapped_column(Text)
+    asked_count: Mapped[int] = mapped_column(Integer, default=1)  # its questions (askers)
+    first_asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    entry_id: Mapped[str | None] = mapped_column(String(64))
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QuestionGroupTerm(Base):
+    """The terms of each open group, so a new question looks only at groups sharing one of
+    its heaviest terms (rows exist only while the group is open)."""
+
+    __tablename__ = "question_group_terms"
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("question_groups.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class UnansweredQuestion(Base):
+    """A question the bot could not answer, in the group it joined on arrival. The asker is
+    kept only as a pseudonym (None for questions stored before pseudonyms were kept), so a
+    member can see and delete their questions; deleted after BOT_QUESTION_RETENTION."""
+
+    __tablename__ = "unanswered_questions"
+    __table_args__ = (Index("ix_unanswered_questions_pseudonym", "pseudonym", "asked_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("question_groups.id", ondelete="CASCADE"), index=True
+    )
+    pseudonym: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     answered_entry: Mapped[str | None] = mapped_column(String(64))
 
 

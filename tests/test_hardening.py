@@ -11,11 +11,11 @@ from pathlib import Path
 
 from bot.dispatcher import MAX_MESSAGE, Dispatcher
 from bot.initiative_csv import InitiativeRow, write_initiatives_csv
-from bot.knowledge import MAX_QUESTION
 from bot.matrix import CONTENT_BUDGET, addressed_text, encoded_size, message_contents
 from bot.text import Analyzer, clean_text, spreadsheet_safe
 from bot.types import EventId, Incoming, Reply, RoomId, UserId
 from storage.db import Database
+from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
 from .conftest import Conversation
 from .fakes import RecordingTransport

@@ -21,6 +21,8 @@ from config.settings import Settings
 from storage.db import Database
 from storage.models import HandledEvent, UserPrefs
 
+from ..conftest import COORDINATOR
+from ..test_migrations import carried_over_questions_are_grouped, differences
 from .postgres import LocalPostgres
 
 pytestmark = pytest.mark.integration
@@ -112,6 +114,24 @@ async def test_language_choice_in_the_shell_is_kept_in_postgres(
     finally:
         await database.dispose()
     assert prefs is not None and prefs.language == "en"
+
+
+async def test_migrated_schema_matches_the_models(db: Database) -> None:
+    assert await differences(db) == []
+
+
+async def test_question_groups_in_postgres(database_url: str, tmp_path: Path) -> None:
+    """The 0005 data pass (explicit group ids, then the sequence moved past them) and the
+    grouping at the next start, on PostgreSQL."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        store_path=tmp_path / "store",
+        coordinators=[COORDINATOR],
+        user_id="@bot:localhost",
+        http_port=0,
+    )
+    await carried_over_questions_are_grouped(settings)
 
 
 async def shell(settings: Settings, lines: list[str]) -> list[dict[str, list[str]]]:
