@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.directory import Directory
@@ -18,6 +19,7 @@ from bot.text import Analyzer
 from bot.types import Attachment, Incoming, Lang, Reply, Role, Transport, UserId
 from config.settings import Settings
 from storage.db import Database
+from storage.models import UserPrefs
 
 if TYPE_CHECKING:
     from bot.announcer import Announcer
@@ -50,6 +52,7 @@ class Context:
     transport: Transport
     commands: CommandTable
     replies: list[Reply] = field(default_factory=list)
+    notices: list[tuple[UserId, Reply]] = field(default_factory=list)  # direct messages to others
 
     @property
     def sender(self) -> UserId:
@@ -61,6 +64,13 @@ class Context:
 
     def t(self, key: str, **values: Any) -> str:
         return self.services.texts.get(key, self.lang, **values)
+
+    async def language_of(self, user: UserId) -> Lang:
+        """The language `user` chose, else the bot's default (for messages to others)."""
+        stored = await self.session.scalar(
+            select(UserPrefs.language).where(UserPrefs.user_id == user)
+        )
+        return stored or self.settings.language  # type: ignore[return-value]
 
     def when(self, moment: datetime) -> str:
         """A moment in the bot's time zone, as this user reads it."""
@@ -74,3 +84,7 @@ class Context:
         mentions: tuple[UserId, ...] = (),
     ) -> None:
         self.replies.append(Reply(text, html, attachment, mentions))
+
+    def tell(self, user: UserId, text: str) -> None:
+        """A direct message to `user`, sent once the handler's changes are stored."""
+        self.notices.append((user, Reply(text)))

@@ -93,6 +93,7 @@ async def offerings(ctx: Context) -> None:
         "de": "Fragen, die ich nicht beantworten konnte (mit Nummer und Anzahl)",
         "en": "questions I could not answer (numbered, with counts)",
     },
+    private=True,
 )
 async def unanswered(ctx: Context) -> None:
     groups = await open_question_groups(ctx)
