@@ -320,7 +320,8 @@ async def queue_notice(
 
 
 def calendar_ics(events: Sequence[CalendarEvent], server_name: str, now: datetime) -> bytes:
-    """RFC 5545: one VEVENT per event (each occurrence of a series is its own event)."""
+    """RFC 5545: one VEVENT per event (each occurrence of a series is its own event).
+    Cancelled events are listed as CANCELLED, without their link."""
     calendar = Calendar()
     calendar.add("prodid", "-//initiative-bot//Veranstaltungen//DE")
     calendar.add("version", "2.0")
@@ -337,13 +338,15 @@ def calendar_ics(events: Sequence[CalendarEvent], server_name: str, now: datetim
         entry.add("summary", item.title)
         entry.add("categories", [item.kind])
         entry.add("sequence", item.sequence)
-        entry.add("status", "CANCELLED" if item.status == CANCELLED else "CONFIRMED")
-        description = "\n\n".join(p for p in (item.description, item.link or "") if p)
+        cancelled = item.status == CANCELLED
+        entry.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        link = None if cancelled else item.link  # a cancelled event's room link stays private
+        description = "\n\n".join(p for p in (item.description, link or "") if p)
         if description:
             entry.add("description", description)
-        if item.link:
-            entry.add("url", item.link)
-            entry.add("location", item.link)
+        if link:
+            entry.add("url", link)
+            entry.add("location", link)
         calendar.add_component(entry)
     return calendar.to_ical()
 

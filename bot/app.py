@@ -125,8 +125,14 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
 
 
 def build_dispatcher(services: Services, *, flood: bool) -> Dispatcher:
+    settings = services.settings
     limiter = (
-        FloodLimiter(services.settings.flood_burst, services.settings.flood_per_minute)
+        FloodLimiter(
+            settings.flood_burst,
+            settings.flood_per_minute,
+            settings.flood_global_burst,
+            settings.flood_global_per_minute,
+        )
         if flood
         else None
     )

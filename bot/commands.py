@@ -46,6 +46,7 @@ class Command:
     role: Role = Role.MEMBER
     sub: tuple[str, ...] = ()  # sub-command names, e.g. ("add",) for "!webinar add"
     late: bool = False  # still acted on (silently) when seen late after downtime
+    private: bool = False  # answered in the sender's direct chat, with a short note in a group
 
     @property
     def name(self) -> str:
@@ -115,9 +116,10 @@ class Router:
         role: Role = Role.MEMBER,
         sub: tuple[str, ...] = (),
         late: bool = False,
+        private: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.commands.append(Command(names, help, handler, args, role, sub, late))
+            self.commands.append(Command(names, help, handler, args, role, sub, late, private))
             return handler
 
         return register

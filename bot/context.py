@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.directory import Directory
@@ -19,6 +20,7 @@ from bot.text import Analyzer
 from bot.types import Attachment, Incoming, Lang, Reply, Role, Transport, UserId
 from config.settings import Settings
 from storage.db import Database
+from storage.models import UserPrefs
 
 if TYPE_CHECKING:
     from bot.announcer import Announcer
@@ -52,6 +54,7 @@ class Context:
     transport: Transport
     commands: CommandTable
     replies: list[Reply] = field(default_factory=list)
+    notices: list[tuple[UserId, Reply]] = field(default_factory=list)  # direct messages to others
     # Run once the handler's transaction committed (before the replies go out), e.g. to
     # change what is kept in memory only when the database has it too.
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -67,6 +70,13 @@ class Context:
     def t(self, key: str, **values: Any) -> str:
         return self.services.texts.get(key, self.lang, **values)
 
+    async def language_of(self, user: UserId) -> Lang:
+        """The language `user` chose, else the bot's default (for messages to others)."""
+        stored = await self.session.scalar(
+            select(UserPrefs.language).where(UserPrefs.user_id == user)
+        )
+        return stored or self.settings.language  # type: ignore[return-value]
+
     def when(self, moment: datetime) -> str:
         """A moment in the bot's time zone, as this user reads it."""
         return local_when(self.services.texts, self.lang, moment, self.settings.tz)
@@ -79,3 +89,7 @@ class Context:
         mentions: tuple[UserId, ...] = (),
     ) -> None:
         self.replies.append(Reply(text, html, attachment, mentions))
+
+    def tell(self, user: UserId, text: str) -> None:
+        """A direct message to `user`, sent once the handler's changes are stored."""
+        self.notices.append((user, Reply(text)))

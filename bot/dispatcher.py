@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -24,10 +24,12 @@ from bot.types import (
     Redaction,
     Reply,
     Role,
+    RoomId,
     Transport,
     UsageError,
     UserError,
     UserId,
+    server_of,
 )
 from storage.db import is_transient
 from storage.models import HandledEvent, UserPrefs
@@ -39,25 +41,102 @@ QUESTION_COMMAND = "frage"
 MAX_MESSAGE = 4_000  # characters: a longer command is refused before anything reads it
 
 
+PRUNE_INTERVAL = 60.0  # seconds between sweeps of the flood limiter's full buckets
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    last: float
+    warned: bool = False
+
+    def level(self, now: float, burst: int, per_minute: int) -> float:
+        return min(burst, self.tokens + max(0.0, now - self.last) * per_minute / 60)
+
+
 @dataclass
 class FloodLimiter:
-    """Token bucket per user: `burst` commands at once, then `per_minute`."""
+    """Token buckets: one per user (`burst` commands at once, then `per_minute`) and one for
+    everyone together (`global_burst`, then `global_per_minute`; None: no global limit).
+
+    A user's bucket that has filled up again is dropped, so memory holds only the users
+    active within one refill time."""
 
     burst: int
     per_minute: int
+    global_burst: int | None = None
+    global_per_minute: int | None = None
 
     def __post_init__(self) -> None:
-        self._buckets: dict[UserId, tuple[float, float, bool]] = {}
+        self._buckets: dict[UserId, _Bucket] = {}
+        self._global: _Bucket | None = None
+        self._pruned = 0.0
 
     def allow(self, user: UserId, now: float) -> bool | None:
-        """True: go ahead. False: over the limit, warn once. None: over, stay silent."""
-        tokens, last, warned = self._buckets.get(user, (float(self.burst), now, False))
-        tokens = min(self.burst, tokens + (now - last) * self.per_minute / 60)
-        if tokens >= 1:
-            self._buckets[user] = (tokens - 1, now, False)
+        """True: go ahead. False: the user is over the limit, warn once. None: stay silent
+        (warned already, or the bot as a whole is over its budget: no warnings for all)."""
+        self._prune(now)
+        bucket = self._buckets.get(user)
+        tokens = bucket.level(now, self.burst, self.per_minute) if bucket else float(self.burst)
+        if tokens < 1:
+            assert bucket is not None
+            warned, bucket.tokens, bucket.last, bucket.warned = bucket.warned, tokens, now, True
+            return None if warned else False
+        if not self._take_global(now):
+            return None
+        self._buckets[user] = _Bucket(tokens - 1, now)
+        return True
+
+    def exhausted(self, user: UserId, now: float) -> bool:
+        """Whether `allow` would refuse now (nothing is taken)."""
+        bucket = self._buckets.get(user)
+        if bucket is not None and bucket.level(now, self.burst, self.per_minute) < 1:
             return True
-        self._buckets[user] = (tokens, now, True)
-        return None if warned else False
+        return self._global_level(now) < 1
+
+    def tracked(self) -> int:
+        """How many users' buckets are kept (for tests and metrics)."""
+        return len(self._buckets)
+
+    def _global_level(self, now: float) -> float:
+        if self.global_burst is None or self.global_per_minute is None:
+            return float("inf")
+        if self._global is None:
+            self._global = _Bucket(float(self.global_burst), now)
+        return self._global.level(now, self.global_burst, self.global_per_minute)
+
+    def _take_global(self, now: float) -> bool:
+        level = self._global_level(now)
+        if self._global is None:
+            return True  # no global limit
+        self._global.tokens, self._global.last = level, now
+        if level < 1:
+            return False
+        self._global.tokens -= 1
+        return True
+
+    def _prune(self, now: float) -> None:
+        if now - self._pruned < PRUNE_INTERVAL:
+            return
+        self._pruned = now
+        full = [
+            user
+            for user, bucket in self._buckets.items()
+            if bucket.level(now, self.burst, self.per_minute) >= self.burst
+        ]
+        for user in full:
+            del self._buckets[user]
+
+
+@dataclass
+class Outcome:
+    """What handling one message produced, before anything is sent."""
+
+    replies: list[Reply]
+    recorded: bool = False  # the handled mark went in with the handler's changes
+    private: bool = False  # the replies belong in the sender's direct chat
+    notices: list[tuple[UserId, Reply]] = field(default_factory=list)  # direct messages
+    lang: Lang | None = None
 
 
 class Dispatcher:
@@ -82,24 +161,59 @@ class Dispatcher:
         db = self.services.db
         what = f"event {msg.event_id}"
         try:
-            replies, recorded = await db.retrying(
-                lambda: self._run(msg, transport, record, late), what
-            )
-            if record and not recorded:
+            outcome = await db.retrying(lambda: self._run(msg, transport, record, late), what)
+            if record and not outcome.recorded:
                 await db.retrying(lambda: self._record(msg.event_id), what)
         except Exception:  # the database stayed faulty through every retry
-            replies = [self._apology(msg, None, self.services.settings.language)]
+            outcome = Outcome([self._apology(msg, None, self.services.settings.language)])
         if late:
             return []
-        for reply in replies:
-            if await transport.send(msg.room_id, reply, to=msg) is None:
-                # refused (too large, no right to post) or undeliverable: say so, once
-                lang = await self._language(msg, "")
-                await transport.send(msg.room_id, self._text("error.not_sent", lang), to=msg)
-                break
-        if replies:
+        sent = await self._deliver(msg, transport, outcome)
+        if sent:
             self.services.metrics.latency.observe(time.perf_counter() - started)
-        return replies
+        return sent
+
+    async def _deliver(self, msg: Incoming, transport: Transport, outcome: Outcome) -> list[Reply]:
+        """Send the replies where they belong; returns what was sent, in order.
+
+        A private command's replies go to the sender's direct chat with the bot (opened if
+        needed) and the room gets a short note; if no direct chat can be had, only a polite
+        note, never the private content."""
+        sent: list[Reply] = []
+        room, to, replies = msg.room_id, msg, outcome.replies
+        lang = outcome.lang or self.services.settings.language
+        if outcome.private and replies and not msg.direct_chat:
+            direct = await self._direct_room(transport, msg.sender)
+            if direct != msg.room_id:  # asked in the direct chat after all
+                delivered = direct is not None and await _send_all(transport, direct, replies, sent)
+                note = self._text("private.sent" if delivered else "private.unreachable", lang)
+                await transport.send(msg.room_id, note, to=msg)
+                sent.append(note)
+                if direct is None or not delivered:
+                    return sent
+                room, to, replies = direct, None, []
+        for reply in replies:
+            if await transport.send(room, reply, to=to) is None:
+                # refused (too large, no right to post) or undeliverable: say so, once
+                notice = self._text("error.not_sent", lang)
+                await transport.send(room, notice, to=to)
+                sent.append(notice)
+                break
+            sent.append(reply)
+        for user, notice in outcome.notices:
+            direct = await self._direct_room(transport, user)
+            if direct is None or await transport.send(direct, notice) is None:
+                failed = self._text("private.notice_failed", lang, user=user)
+                await transport.send(room, failed, to=to)
+                sent.append(failed)
+        return sent
+
+    async def _direct_room(self, transport: Transport, user: UserId) -> RoomId | None:
+        try:
+            return await transport.direct_room(user)
+        except Exception:  # a network fault or a refusal: the content stays unsent
+            log.exception("no direct chat with %s", server_of(user))
+            return None
 
     async def handle_reaction(self, reaction: Reaction) -> None:
         await self._run_hooks(self.table.reaction_hooks, reaction)
@@ -134,44 +248,49 @@ class Dispatcher:
         lang = await self._language(msg, "")
         await transport.send(msg.room_id, self._text("error.encrypted", lang), to=msg)
 
-    async def _run(
-        self, msg: Incoming, transport: Transport, record: bool, late: bool
-    ) -> tuple[list[Reply], bool]:
+    async def _run(self, msg: Incoming, transport: Transport, record: bool, late: bool) -> Outcome:
         """The replies, and whether the event was recorded with the handler's changes."""
+        flood = self.flood if not late else None
+        now = time.monotonic()
         command_match = _COMMAND.match(msg.body.strip())
-        if command_match is None and (msg.reply_to or msg.thread_root) and self.table.reply_hooks:
+        replying = command_match is None and (msg.reply_to or msg.thread_root)
+        # A flooding member's replies do not reach the hooks (nor are they answered); a reply
+        # a hook takes costs a token like a command.
+        if replying and self.table.reply_hooks and not (flood and flood.exhausted(msg.sender, now)):
             taken = await self._reply_hooks(msg, transport, record)
             if taken is not None:
+                if flood is not None:
+                    flood.allow(msg.sender, now)
                 return taken
         parsed = self._parse(msg)
         if parsed is None:
-            return [], False
+            return Outcome([])
         name, rest = parsed
-        if self.flood is not None and not late:
-            verdict = self.flood.allow(msg.sender, time.monotonic())
+        if flood is not None:
+            verdict = flood.allow(msg.sender, now)
             if verdict is not True:
                 lang = await self._language(msg, name)
-                return ([] if verdict is None else [self._text("error.flood", lang)]), False
+                return Outcome([] if verdict is None else [self._text("error.flood", lang)])
         lang = await self._language(msg, name)
         if len(msg.body) > MAX_MESSAGE:
-            return [
-                self._text("error.too_long", lang, length=len(msg.body), limit=MAX_MESSAGE)
-            ], False
+            return Outcome(
+                [self._text("error.too_long", lang, length=len(msg.body), limit=MAX_MESSAGE)]
+            )
         resolved = self.table.resolve(name, rest)
         if resolved is None:
             family = self.table.family(name)
             if family:  # a known command without a fitting sub-command: show them all
                 usages = "\n".join(c.usage(lang) for c in family)
-                return [self._text("error.usage", lang, usage=usages)], False
+                return Outcome([self._text("error.usage", lang, usage=usages)])
             unknown = self._unknown(name, lang, suggest_only=not msg.direct)
-            return ([unknown] if unknown else []), False
+            return Outcome([unknown] if unknown else [])
         command, args_text = resolved
         if late and not command.late:
-            return [], False
+            return Outcome([])
         self.services.metrics.commands.labels(command=command.name).inc()
         role = await self._role(msg.sender, transport)
         if role < command.role:
-            return [self._text("error.coordinator_only", lang)], False
+            return Outcome([self._text("error.coordinator_only", lang)])
         return await self._call(command, args_text, msg, transport, lang, role, record)
 
     async def _call(
@@ -183,7 +302,7 @@ class Dispatcher:
         lang: Lang,
         role: Role,
         record: bool,
-    ) -> tuple[list[Reply], bool]:
+    ) -> Outcome:
         try:
             async with self.services.db.session() as session:
                 ctx = Context(self.services, msg, session, lang, role, transport, self.table)
@@ -191,9 +310,9 @@ class Dispatcher:
                 if record:
                     session.add(HandledEvent(event_id=msg.event_id))
             await self._after_commit(ctx)
-            return ctx.replies, record
+            return Outcome(ctx.replies, record, command.private, ctx.notices, ctx.lang)
         except UserError as exc:
-            reply = Reply(exc.text)
+            return Outcome([Reply(exc.text)], private=command.private, lang=lang)
         except UsageError as exc:
             usage = self._text("error.usage", lang, usage=command.usage(lang)).text
             reply = Reply(f"{exc.detail}\n{usage}" if exc.detail else usage)
@@ -201,7 +320,7 @@ class Dispatcher:
             if is_transient(exc):
                 raise  # handle() tries the whole event again
             reply = self._apology(msg, command, lang)
-        return [reply], False
+        return Outcome([reply], lang=lang)
 
     async def _after_commit(self, ctx: Context) -> None:
         """The handler's work after its commit; a failure there is logged (what was
@@ -264,7 +383,7 @@ class Dispatcher:
 
     async def _reply_hooks(
         self, msg: Incoming, transport: Transport, record: bool
-    ) -> tuple[list[Reply], bool] | None:
+    ) -> Outcome | None:
         """Replies to the bot's own posts (e.g. a comment on a feedback prompt); None when no
         hook took the message, so it can still be a question."""
         lang = await self._language(msg, "")
@@ -281,19 +400,33 @@ class Dispatcher:
                 if record:
                     session.add(HandledEvent(event_id=msg.event_id))
             await self._after_commit(ctx)
-            return ctx.replies, record
+            return Outcome(ctx.replies, record, notices=ctx.notices, lang=ctx.lang)
         except UserError as exc:
-            return [Reply(exc.text)], False
+            return Outcome([Reply(exc.text)], lang=lang)
         except Exception as exc:
             if is_transient(exc):
                 raise
             self.services.metrics.errors.inc()
             log.exception("reply hooks failed on event %s", msg.event_id)
-            return [], False
+            return Outcome([])
 
     async def _record(self, event_id: str) -> None:
         async with self.services.db.session() as session:
             await session.merge(HandledEvent(event_id=event_id))
+
+
+async def _send_all(
+    transport: Transport,
+    room: RoomId,
+    replies: list[Reply],
+    sent: list[Reply],
+) -> bool:
+    """Send `replies` in order, adding each to `sent`; False at the first one refused."""
+    for reply in replies:
+        if await transport.send(room, reply) is None:
+            return False
+        sent.append(reply)
+    return True
 
 
 async def stored_language(session: AsyncSession, user: UserId) -> Lang | None:

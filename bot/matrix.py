@@ -12,19 +12,23 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DirectRoomsResponse,
     InviteMemberEvent,
     JoinError,
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
     RedactionEvent,
+    RoomCreateResponse,
     RoomMemberEvent,
     RoomMessageText,
+    RoomPreset,
     RoomResolveAliasResponse,
     RoomSendError,
     SyncError,
@@ -40,7 +44,8 @@ from bot.crosssigning import CrossSigningError, bootstrap, own_keys
 from bot.dispatcher import Dispatcher
 from bot.tasks import sleep_unless
 from bot.timeline import PAGE_SIZE, Batch, GapError, Progress, RoomQueues, fill_gap
-from bot.types import EventId, Incoming, Reaction, Redaction, Reply, RoomId, UserId
+from bot.types import EventId, Incoming, Reaction, Redaction, Reply, RoomId, UserId, server_of
+from storage.db import Database
 from storage.models import DirectRoom, HandledEvent
 
 log = logging.getLogger(__name__)
@@ -52,15 +57,24 @@ CONTENT_BUDGET = 40_000  # bytes of one message's content: with encryption (base
 # a third more) and the event's envelope, well under Matrix's 65,536-byte event limit
 BUSY_SYNC_PAUSE = 1.0  # seconds the next sync waits while room queues are still busy
 SHUTDOWN_GRACE = 5.0  # seconds to finish the events being handled when stopping
+DIRECT_WAIT = 15.0  # seconds a new direct chat may take to arrive in the sync
+MEGOLM = "m.megolm.v1.aes-sha2"
 
 
 class StartupError(Exception):
     """Start-up cannot go on; the message is one clear line for the operator."""
 
 
-def server_of(user_id: str) -> str:
-    """How logs name a member: by their server only (logs hold no member's Matrix ID)."""
-    return "a user of :" + user_id.partition(":")[2] if ":" in user_id else "an unknown user"
+def is_direct_chat(
+    client: AsyncClient, direct_rooms: dict[RoomId, UserId], room_id: RoomId, user_id: UserId
+) -> bool:
+    """A room recorded as direct with `user_id` that nobody else is in (or invited to): what
+    is said there stays between the member and the bot (a group of two is not enough, as
+    later members could read its history)."""
+    if direct_rooms.get(room_id) != user_id:
+        return False
+    room = client.rooms.get(room_id)
+    return room is not None and set(room.users) == {client.user_id, user_id}
 
 
 def allowed_inviter(user_id: str, allowlist: Iterable[str]) -> bool:
@@ -179,12 +193,28 @@ def _content(
 
 
 class MatrixTransport:
-    """Sends through one lock per room, so posts keep their order and wait out rate limits."""
+    """Sends through one lock per room, so posts keep their order and wait out rate limits.
 
-    def __init__(self, client: AsyncClient, announcement_rooms: list[RoomId]) -> None:
+    Knows the direct chats (rooms recorded as direct with one member: from an `is_direct`
+    invite, or opened by the bot itself) and opens one when a private answer needs it."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        announcement_rooms: list[RoomId],
+        db: Database | None = None,
+        *,
+        encrypt_direct: bool = False,
+        direct_rooms: dict[RoomId, UserId] | None = None,
+    ) -> None:
         self.client = client
         self.announcement_rooms = announcement_rooms
+        self.db = db
+        self.encrypt_direct = encrypt_direct
+        # room -> the member it is direct with; shared with MatrixBot, which learns of invites
+        self.direct_rooms: dict[RoomId, UserId] = {} if direct_rooms is None else direct_rooms
         self._locks: dict[RoomId, asyncio.Lock] = {}
+        self._opening = asyncio.Lock()
 
     async def send(
         self,
@@ -221,6 +251,74 @@ class MatrixTransport:
             if (room := self.client.rooms.get(room_id)) is not None
         ]
         return max(levels, default=0)
+
+    def is_direct_chat(self, room_id: RoomId, user_id: UserId) -> bool:
+        return is_direct_chat(self.client, self.direct_rooms, room_id, user_id)
+
+    async def direct_room(self, user_id: UserId) -> RoomId | None:
+        async with self._opening:  # one new room per member, even when asked twice at once
+            for room_id, member in self.direct_rooms.items():
+                if member == user_id and self.is_direct_chat(room_id, user_id):
+                    return room_id
+            return await self._open_direct(user_id)
+
+    async def _open_direct(self, user_id: UserId) -> RoomId | None:
+        """Create a direct chat (as Element does: trusted private chat, `is_direct`,
+        encrypted when the bot encrypts), record it, and wait until the sync knows it."""
+        initial_state = (
+            [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": MEGOLM}}]
+            if self.encrypt_direct
+            else []
+        )
+        try:
+            resp = await self.client.room_create(
+                is_direct=True,
+                invite=[user_id],
+                preset=RoomPreset.trusted_private_chat,
+                initial_state=initial_state,
+            )
+        except NETWORK_ERRORS as exc:
+            log.warning("cannot open a direct chat with %s: %s", server_of(user_id), exc)
+            return None
+        if not isinstance(resp, RoomCreateResponse):
+            log.warning("cannot open a direct chat with %s: %s", server_of(user_id), resp.message)
+            return None
+        room_id = RoomId(resp.room_id)
+        self.direct_rooms[room_id] = user_id
+        log.info("opened direct chat %s with %s", room_id, server_of(user_id))
+        if self.db is not None:
+            async with self.db.session() as session:
+                await session.merge(DirectRoom(room_id=room_id, user_id=user_id))
+        await self._mark_direct(user_id, room_id)
+        # An encrypted send needs the room and its invited member in the client's state.
+        deadline = time.monotonic() + DIRECT_WAIT
+        while not self.is_direct_chat(room_id, user_id):
+            if time.monotonic() > deadline:
+                log.warning("direct chat %s did not arrive in the sync in time", room_id)
+                return None
+            await asyncio.sleep(0.1)
+        return room_id
+
+    async def _mark_direct(self, user_id: UserId, room_id: RoomId) -> None:
+        """Add the room to the bot's `m.direct` account data, so clients show it as direct."""
+        try:
+            current = await self.client.list_direct_rooms()
+            if isinstance(current, DirectRoomsResponse):
+                rooms = dict(current.rooms)
+            elif current.status_code == "M_NOT_FOUND":  # never set: start the list
+                rooms = {}
+            else:  # never overwrite what could not be read
+                log.warning("m.direct not readable (%s); not updated", current.message)
+                return
+            rooms[user_id] = [*rooms.get(user_id, []), room_id]
+            path = f"/_matrix/client/v3/user/{quote(self.client.user_id)}/account_data/m.direct"
+            headers = {"Authorization": f"Bearer {self.client.access_token}"}
+            resp = await self.client.send("PUT", path, json.dumps(rooms), headers)
+            async with resp:
+                if resp.status != 200:
+                    log.warning("m.direct not updated (%s)", resp.status)
+        except NETWORK_ERRORS as exc:  # only cosmetic for clients: the room works anyway
+            log.warning("m.direct not updated (%s)", exc)
 
     async def joined_members(self, rooms: list[RoomId]) -> int | None:
         """Distinct joined members of `rooms` other than the bot (None if none is known)."""
@@ -305,7 +403,14 @@ class MatrixBot:
         self.client = AsyncClient(
             self.settings.homeserver, self.user_id, store_path=str(store), config=config
         )
-        self.transport = MatrixTransport(self.client, [])
+        self.direct_rooms: dict[RoomId, UserId] = {}
+        self.transport = MatrixTransport(
+            self.client,
+            [],
+            services.db,
+            encrypt_direct=self.settings.e2ee,
+            direct_rooms=self.direct_rooms,
+        )
         limit = self.settings.sync_timeline_limit
         self.sync_filter = {
             "room": {"timeline": {"limit": limit}, "state": {"lazy_load_members": False}}
@@ -316,7 +421,6 @@ class MatrixBot:
         self.last_sync = 0.0  # monotonic time of the last completed sync
         self.ready = asyncio.Event()  # set once the first sync joined the announcement rooms
         self._warned_undecryptable: set[tuple[RoomId, UserId]] = set()
-        self._direct_rooms: set[RoomId] = set()
         self._key_waits: set[asyncio.Task[None]] = set()
         self.synced = asyncio.Event()  # pulsed after each sync and key exchange
         self.cross_signed = False
@@ -445,7 +549,8 @@ class MatrixBot:
     async def run(self, stop: asyncio.Event) -> None:
         await self.login()
         async with self.services.db.sessions() as session:
-            self._direct_rooms = set(await session.scalars(select(DirectRoom.room_id)))
+            stored = await session.execute(select(DirectRoom.room_id, DirectRoom.user_id))
+            self.direct_rooms.update({RoomId(r): UserId(u) for r, u in stored})
         since = await self.services.db.get_state("sync_token") or None
         self.progress.committed = since
         first = since is None
@@ -641,15 +746,17 @@ class MatrixBot:
         thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
         reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
         sent_at = _sent_at(event)
+        sender = UserId(event.sender)
         msg = Incoming(
             room_id=room_id,
-            sender=UserId(event.sender),
+            sender=sender,
             event_id=EventId(event.event_id),
             body=body,
             sent_at=sent_at,
             direct=mentioned or self._is_direct(room_id),
             thread_root=thread_root,
             reply_to=reply_to,
+            direct_chat=is_direct_chat(self.client, self.direct_rooms, room_id, sender),
         )
         late = self.services.clock() - sent_at > self.settings.catchup_max_age
         await self.dispatcher.handle(msg, self.transport, record=True, late=late)
@@ -664,7 +771,7 @@ class MatrixBot:
         return addressed_text(event.body, names, mentioned=mentioned)
 
     def _is_direct(self, room_id: RoomId) -> bool:
-        if room_id in self._direct_rooms:
+        if room_id in self.direct_rooms:
             return True
         room = self.client.rooms.get(room_id)
         return (
@@ -737,7 +844,7 @@ class MatrixBot:
             return
         log.info("joined %s on invite from %s", room_id, server_of(inviter))
         if invite and invite.content.get("is_direct"):
-            self._direct_rooms.add(room_id)
+            self.direct_rooms[room_id] = UserId(inviter)
             async with self.services.db.session() as session:
                 await session.merge(DirectRoom(room_id=room_id, user_id=inviter))
 

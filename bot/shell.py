@@ -36,6 +36,11 @@ class ShellTransport:
     async def announcement_power(self, user_id: UserId) -> int:
         return 100 if self.coordinator else 0
 
+    async def direct_room(self, user_id: UserId) -> RoomId | None:
+        """The terminal is the shell user's direct chat (their messages say so); messages
+        for anyone else are kept in `sent` under a room of their own, never printed."""
+        return RoomId(f"!shell-direct:{user_id}")
+
 
 async def run_shell(
     dispatcher: Dispatcher,
@@ -66,6 +71,7 @@ async def run_shell(
             body=text,
             sent_at=dispatcher.services.clock(),
             direct=True,
+            direct_chat=True,
         )
         replies = await dispatcher.handle(msg, transport) if text.strip() else []
         bodies = [clean_text(r.text) for r in replies]  # nothing steers the terminal

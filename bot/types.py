@@ -14,6 +14,11 @@ Lang = Literal["de", "en", "de-simple"]
 LANGS: tuple[Lang, ...] = ("de", "en", "de-simple")
 
 
+def server_of(user_id: str) -> str:
+    """How logs name a member: by their server only (logs hold no member's Matrix ID)."""
+    return "a user of :" + user_id.partition(":")[2] if ":" in user_id else "an unknown user"
+
+
 class Role(IntEnum):
     MEMBER = 0
     COORDINATOR = 1
@@ -27,10 +32,11 @@ class Incoming:
     sender: UserId
     event_id: EventId
     body: str
-    sent_at: datetime
+    sent_at: datetime  # the sender's claim (origin_server_ts): never orders or times anything
     direct: bool = False  # a direct conversation, or the bot was mentioned
     thread_root: EventId | None = None
     reply_to: EventId | None = None  # the event this message replies to
+    direct_chat: bool = False  # the room holds only the sender and the bot: private answers fit
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class Reaction:
     event_id: EventId
     reacts_to: EventId
     key: str
-    sent_at: datetime
+    sent_at: datetime  # the sender's claim; ratings are timed by the bot's clock instead
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,11 @@ class Transport(Protocol):
 
     async def announcement_power(self, user_id: UserId) -> int:
         """The user's highest power level in the announcement rooms."""
+        ...
+
+    async def direct_room(self, user_id: UserId) -> RoomId | None:
+        """The direct chat of the bot with `user_id`, opened if there is none yet; None when
+        none can be opened (the answer then must not go anywhere else)."""
         ...
 
 

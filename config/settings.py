@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     intro_schedule: str = "0 9 * * mon"
     flood_burst: int = Field(default=60, ge=1)
     flood_per_minute: int = Field(default=120, ge=1)
+    flood_global_burst: int = Field(default=600, ge=1)  # all users together
+    flood_global_per_minute: int = Field(default=1200, ge=1)
     sync_timeline_limit: int = Field(default=100, ge=1, le=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

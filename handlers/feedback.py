@@ -28,6 +28,7 @@ from bot.text import spreadsheet_safe
 from bot.types import Attachment, Lang, Reaction, Redaction, Role, RoomId, UsageError, UserError
 from config.settings import Settings
 from storage.db import purge_handled
+from storage.initiatives import purge_handovers
 from storage.models import BotState, CalendarEvent, EventPost, FeedbackComment, FeedbackRating
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,13 @@ def rating_period(event: CalendarEvent, settings: Settings) -> tuple[datetime, d
     return end, end + settings.feedback_delay + settings.feedback_window
 
 
+def claimed_time(sent_at: datetime, now: datetime) -> datetime:
+    """When the sender says they acted, never later than now: for the rating window only
+    (a reaction given while the bot was offline still counts). Which rating is newer is
+    decided by the bot's own clock, so a timestamp from the future locks nothing."""
+    return min(sent_at, now)
+
+
 def check_open(event: CalendarEvent | None, at: datetime, settings: Settings) -> CalendarEvent:
     """The event if it can be rated at `at`; FeedbackProblem otherwise."""
     if event is None:
@@ -153,8 +161,9 @@ async def store_rating(
 ) -> bool:
     """Keep the newest rating per member and event; True if the member had rated before.
 
-    The update is one conditional statement, so two deliveries at once cannot overwrite a
-    newer rating with an older one; a duplicate first insert fails and is retried.
+    `at` is when the bot handled the rating (its clock, not the sender's claim). The update
+    is one conditional statement, so two deliveries at once cannot overwrite a newer rating
+    with an older one; a duplicate first insert fails and is retried.
     """
     mine = (FeedbackRating.event_id == event_id, FeedbackRating.pseudonym == who)
     source = "reaction" if reaction_event_id else "command"
@@ -240,8 +249,8 @@ async def feedback_csv(services: Services, event_id: int) -> str | None:
 
 
 async def purge_expired(services: Services) -> int:
-    """Delete comments older than BOT_FEEDBACK_RETENTION, stale deletion requests and old
-    records of handled events; returns how many comments went."""
+    """Delete comments older than BOT_FEEDBACK_RETENTION, stale deletion requests, expired
+    contact hand-overs and old records of handled events; returns how many comments went."""
     now = services.clock()
     async with services.db.session() as session:
         result = await session.execute(
@@ -255,6 +264,7 @@ async def purge_expired(services: Services) -> int:
             )
         )
         await purge_handled(session, now)
+        await purge_handovers(session, now)
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
@@ -305,19 +315,20 @@ async def rate(ctx: Context, text: str) -> None:
     except FeedbackProblem as problem:
         raise UsageError(_problem_text(ctx, problem)) from None
     event = await ctx.session.get(CalendarEvent, given.event_id)
+    now = ctx.services.clock()
     try:
-        event = check_open(event, ctx.msg.sent_at, ctx.settings)
+        event = check_open(event, claimed_time(ctx.msg.sent_at, now), ctx.settings)
     except FeedbackProblem as problem:
         raise UserError(_problem_text(ctx, problem, event, given.event_id)) from None
     who = await pseudonym(ctx.session, ctx.sender)
-    replaced = await store_rating(ctx.session, event.id, who, given.stars, ctx.msg.sent_at)
+    replaced = await store_rating(ctx.session, event.id, who, given.stars, now)
     if given.comment:
         ctx.session.add(
             FeedbackComment(
                 event_id=event.id,
                 pseudonym=who,
                 text=given.comment,
-                created_at=ctx.msg.sent_at,
+                created_at=now,
                 matrix_event_id=ctx.msg.event_id,
             )
         )
@@ -335,24 +346,34 @@ async def rate_by_reaction(services: Services, session: AsyncSession, reaction: 
     stars = keycap_stars(reaction.key)
     if stars is None or reaction.sender == services.settings.user_id:
         return
+    now = services.clock()
     try:
         event = check_open(
-            await prompt_event(session, reaction.reacts_to), reaction.sent_at, services.settings
+            await prompt_event(session, reaction.reacts_to),
+            claimed_time(reaction.sent_at, now),
+            services.settings,
         )
     except FeedbackProblem:
         return  # not a prompt, or no longer open: a reaction cannot be answered
     who = await pseudonym(session, reaction.sender)
-    await store_rating(session, event.id, who, stars, reaction.sent_at, reaction.event_id)
+    await store_rating(session, event.id, who, stars, now, reaction.event_id)
 
 
 @router.on_redaction
 async def unrate(services: Services, session: AsyncSession, redaction: Redaction) -> None:
-    """A removed reaction takes its rating along, a removed message its comment."""
+    """A reaction the rater removes takes its rating along, a message its author removes
+    its comment. A moderator's redaction hides the event in the room but does not erase a
+    member's feedback (the member can do that, or use !daten-loeschen)."""
+    who = await pseudonym(session, redaction.sender)
     await session.execute(
-        delete(FeedbackRating).where(FeedbackRating.reaction_event_id == redaction.redacts)
+        delete(FeedbackRating).where(
+            FeedbackRating.reaction_event_id == redaction.redacts, FeedbackRating.pseudonym == who
+        )
     )
     await session.execute(
-        delete(FeedbackComment).where(FeedbackComment.matrix_event_id == redaction.redacts)
+        delete(FeedbackComment).where(
+            FeedbackComment.matrix_event_id == redaction.redacts, FeedbackComment.pseudonym == who
+        )
     )
 
 
@@ -368,15 +389,16 @@ async def comment_on_prompt(ctx: Context) -> bool:
     text = ctx.msg.body.strip()
     if event is None or not text:
         return False
+    now = ctx.services.clock()
     try:
-        check_open(event, ctx.msg.sent_at, ctx.settings)
+        check_open(event, claimed_time(ctx.msg.sent_at, now), ctx.settings)
         if len(text) > MAX_COMMENT:
             raise FeedbackProblem("long_comment", limit=MAX_COMMENT)
     except FeedbackProblem as problem:
         raise UserError(_problem_text(ctx, problem, event)) from None
     who = await pseudonym(ctx.session, ctx.sender)
     if digit := _LONE_DIGIT.match(text):
-        await store_rating(ctx.session, event.id, who, int(digit.group(1)), ctx.msg.sent_at)
+        await store_rating(ctx.session, event.id, who, int(digit.group(1)), now)
         ctx.reply(ctx.t("feedback.thanks_rating", stars=digit.group(1)))
         return True
     ctx.session.add(
@@ -384,7 +406,7 @@ async def comment_on_prompt(ctx: Context) -> bool:
             event_id=event.id,
             pseudonym=who,
             text=text,
-            created_at=ctx.msg.sent_at,
+            created_at=now,
             matrix_event_id=ctx.msg.event_id,
         )
     )
@@ -428,8 +450,10 @@ async def _response_rate(ctx: Context, event_id: int, count: int) -> str | None:
         "ohne ID: Überblick über die letzten Veranstaltungen",
         "en": "results of one event: count, average, distribution, comments; "
         "without ID: overview of the latest events",
+        "de-simple": "zeigt die Punkte für eine Veranstaltung",
     },
     args=(Arg("event_id", "ID", int_arg, optional=True),),
+    private=True,
 )
 async def report(ctx: Context, event_id: int | None) -> None:
     if event_id is None:
@@ -517,8 +541,10 @@ async def _overview(ctx: Context) -> None:
     help={
         "de": "Bewertungen und Kommentare einer Veranstaltung als CSV-Datei (ohne Namen)",
         "en": "ratings and comments of one event as a CSV file (without names)",
+        "de-simple": "Punkte und Texte für eine Veranstaltung als Datei",
     },
     args=(Arg("event_id", "ID", int_arg),),
+    private=True,
 )
 async def export(ctx: Context, event_id: int) -> None:
     event = await _event(ctx, event_id)

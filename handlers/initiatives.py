@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from html import escape
 
 from bot.commands import Arg, Router
@@ -17,20 +18,23 @@ from bot.initiative_csv import (
     write_initiatives_csv,
 )
 from bot.matching import Hit, Matcher
-from bot.types import Role, UsageError, UserError
+from bot.types import Role, UsageError, UserError, UserId
 from storage.initiatives import (
     all_initiatives,
     apply_row,
     by_name,
     mark_changed,
+    pending_handover,
+    request_handover,
     to_row,
     upsert,
 )
-from storage.models import Initiative
+from storage.models import ContactHandover, Initiative
 
 router = Router()
 
 _MAX_LIST = 25
+HANDOVER_VALID = timedelta(days=7)  # how long a new contact has to confirm
 _EDITABLE = ("region", "topics", "description", "contact", "website")
 _FIELD_ALIASES = {
     "region": "region",
@@ -233,9 +237,80 @@ async def edit(ctx: Context, spec: str) -> None:
     problems = validate_row(new, ctx.lang)
     if problems:
         raise UserError(ctx.t("initiatives.invalid", problems="; ".join(problems)))
+    if new.contact not in (None, row.contact, ctx.sender):  # someone else: they confirm first
+        await _ask_new_contact(ctx, initiative, new.contact)
+        return
     apply_row(initiative, new, _directory(ctx).bundesland_of(new.region))
     await mark_changed(ctx.session)
     ctx.reply(ctx.t("initiatives.updated", name=initiative.name))
+
+
+async def _ask_new_contact(ctx: Context, initiative: Initiative, new_contact: str) -> None:
+    """Store the hand-over as pending and ask the new contact in a direct chat."""
+    now = ctx.services.clock()
+    expires = now + HANDOVER_VALID
+    await request_handover(ctx.session, initiative, new_contact, ctx.sender, now, expires)
+    days = HANDOVER_VALID.days
+    lang = await ctx.language_of(UserId(new_contact))
+    ask = ctx.services.texts.get(
+        "initiatives.handover.ask", lang, name=initiative.name, by=ctx.sender, days=days
+    )
+    ctx.tell(UserId(new_contact), ask)
+    old = initiative.contact or ctx.t("initiatives.handover.nobody")
+    ctx.reply(
+        ctx.t(
+            "initiatives.handover.pending",
+            name=initiative.name,
+            contact=new_contact,
+            old=old,
+            days=days,
+        )
+    )
+
+
+async def _pending(ctx: Context, name: str) -> tuple[Initiative, ContactHandover]:
+    """The initiative named exactly `name` and its unexpired hand-over to the sender."""
+    initiative = await by_name(ctx.session, name)
+    handover = initiative and await pending_handover(
+        ctx.session, initiative, ctx.sender, ctx.services.clock()
+    )
+    if initiative is None or handover is None:
+        raise UserError(ctx.t("initiatives.handover.none", name=name, days=HANDOVER_VALID.days))
+    return initiative, handover
+
+
+@router.command(
+    "initiative",
+    sub=("bestätigen", "confirm"),
+    help={
+        "de": "übernimmt den Kontakt einer Initiative, wenn man Sie darum gebeten hat",
+        "en": "takes over as an initiative's contact when you were asked to",
+        "de-simple": "Sie werden Kontakt für eine Initiative. Nur wenn man Sie gefragt hat.",
+    },
+    args=(Arg("name", "NAME", rest=True),),
+)
+async def confirm_handover(ctx: Context, name: str) -> None:
+    initiative, handover = await _pending(ctx, name)
+    initiative.contact = ctx.sender
+    await ctx.session.delete(handover)
+    await mark_changed(ctx.session)
+    ctx.reply(ctx.t("initiatives.handover.confirmed", name=initiative.name))
+
+
+@router.command(
+    "initiative",
+    sub=("ablehnen", "decline"),
+    help={
+        "de": "lehnt ab, Kontakt einer Initiative zu werden",
+        "en": "declines to become an initiative's contact",
+        "de-simple": "Sie wollen nicht Kontakt für eine Initiative sein.",
+    },
+    args=(Arg("name", "NAME", rest=True),),
+)
+async def decline_handover(ctx: Context, name: str) -> None:
+    initiative, handover = await _pending(ctx, name)
+    await ctx.session.delete(handover)
+    ctx.reply(ctx.t("initiatives.handover.declined", name=initiative.name))
 
 
 async def _find(ctx: Context, name: str) -> Initiative:

@@ -102,6 +102,7 @@ async def offerings(ctx: Context) -> None:
         "en": "questions I could not answer (numbered, with counts)",
         "de-simple": "Fragen ohne Antwort (mit Nummer und Anzahl)",
     },
+    private=True,
 )
 async def unanswered(ctx: Context) -> None:
     groups, total = await questions.open_groups(ctx.session, _MAX_OPEN)

@@ -1,4 +1,6 @@
-"""!meine-daten and !daten-loeschen: what the bot stores about a member, and erasing it."""
+"""!meine-daten and !daten-loeschen: what the bot stores about a member, and erasing it.
+
+Both answer in the member's direct chat with the bot (`private=True`), never in a group."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from bot.schedule import local_day
 from bot.text import fold
 from bot.types import UsageError, UserId
 from storage import questions
+from storage.initiatives import forget_handovers, handovers_of
 from storage.models import (
     BotState,
     CalendarEvent,
@@ -24,6 +27,7 @@ from storage.models import (
     FeedbackComment,
     FeedbackRating,
     Initiative,
+    KnowledgeEntry,
     UserPrefs,
 )
 from storage.questions import MemberQuestion
@@ -31,6 +35,7 @@ from storage.questions import MemberQuestion
 router = Router()
 
 CONFIRM_MINUTES = 5
+LISTED = 10  # created records named one by one; the rest are counted
 _CONFIRM_WORDS = {"bestaetigen", "confirm", "ja", "yes"}
 
 
@@ -44,6 +49,9 @@ class Stored:
     comments: list[tuple[str, str, datetime]] = field(default_factory=list)  # title, text, when
     contact_of: list[str] = field(default_factory=list)  # initiatives naming them as contact
     questions: list[MemberQuestion] = field(default_factory=list)  # ones I could not answer
+    handovers: list[tuple[str, str, str]] = field(default_factory=list)  # name, to, asked by
+    events_created: list[tuple[int, str]] = field(default_factory=list)  # as a coordinator
+    entries_created: list[str] = field(default_factory=list)  # knowledge entries' questions
 
     @property
     def empty(self) -> bool:
@@ -54,10 +62,13 @@ class Stored:
             or self.comments
             or self.contact_of
             or self.questions
+            or self.handovers
+            or self.events_created
+            or self.entries_created
         )
 
 
-async def stored_about(session: AsyncSession, user: UserId) -> Stored:
+async def stored_about(session: AsyncSession, user: UserId, now: datetime) -> Stored:
     who = await pseudonym(session, user)
     ratings = await session.execute(
         select(CalendarEvent.title, FeedbackRating.stars, FeedbackRating.updated_at)
@@ -71,6 +82,16 @@ async def stored_about(session: AsyncSession, user: UserId) -> Stored:
         .where(FeedbackComment.pseudonym == who)
         .order_by(FeedbackComment.created_at)
     )
+    events = await session.execute(
+        select(CalendarEvent.id, CalendarEvent.title)
+        .where(CalendarEvent.created_by == user)
+        .order_by(CalendarEvent.id)
+    )
+    entries = await session.scalars(
+        select(KnowledgeEntry.question)
+        .where(KnowledgeEntry.created_by == user)
+        .order_by(KnowledgeEntry.created_at)
+    )
     return Stored(
         language=await session.scalar(select(UserPrefs.language).where(UserPrefs.user_id == user)),
         direct_rooms=list(
@@ -80,6 +101,9 @@ async def stored_about(session: AsyncSession, user: UserId) -> Stored:
         comments=[tuple(row) for row in comments],  # type: ignore[misc]
         contact_of=await contact_of(session, user),
         questions=await questions.questions_of(session, who),
+        handovers=await handovers_of(session, user, now),
+        events_created=[tuple(row) for row in events],  # type: ignore[misc]
+        entries_created=list(entries),
     )
 
 
@@ -89,25 +113,45 @@ async def contact_of(session: AsyncSession, user: UserId) -> list[str]:
 
 
 async def forget(session: AsyncSession, user: UserId, index: KnowledgeIndex) -> None:
-    """Delete the member's language choice, direct-room records, ratings, comments and
-    questions (a question group left empty goes too)."""
+    """Delete the member's language choice, direct-room records, ratings, comments, questions
+    (a question group left empty goes too) and pending contact hand-overs. Public records
+    (directory entries naming them, events and knowledge entries they created as a
+    coordinator) stay; the member is told so."""
     who = await pseudonym(session, user)
-    await questions.forget(session, who, terms_of(index))
     await session.execute(delete(UserPrefs).where(UserPrefs.user_id == user))
     await session.execute(delete(DirectRoom).where(DirectRoom.user_id == user))
     await session.execute(delete(FeedbackRating).where(FeedbackRating.pseudonym == who))
     await session.execute(delete(FeedbackComment).where(FeedbackComment.pseudonym == who))
+    await questions.forget(session, who, terms_of(index))
+    await forget_handovers(session, user)
 
 
-def _with_contact_note(ctx: Context, text: str, names: list[str]) -> str:
-    """`text`, plus the reminder that directory entries naming the member are not erased."""
-    if not names:
-        return text
-    return text + "\n" + ctx.t("privacy.contact_kept", names=", ".join(names))
+def _with_kept_notes(ctx: Context, text: str, stored: Stored) -> str:
+    """`text`, plus what is not erased: directory entries naming the member and the public
+    records they created as a coordinator."""
+    lines = [text]
+    if stored.contact_of:
+        lines.append(ctx.t("privacy.contact_kept", names=", ".join(stored.contact_of)))
+    if stored.events_created or stored.entries_created:
+        lines.append(
+            ctx.t(
+                "privacy.created_kept",
+                events=len(stored.events_created),
+                entries=len(stored.entries_created),
+            )
+        )
+    return "\n".join(lines)
 
 
 def _day(ctx: Context, when: datetime) -> str:
     return local_day(ctx.services.texts, ctx.lang, when, ctx.settings.tz)
+
+
+def _some(ctx: Context, items: list[str]) -> str:
+    """The first LISTED items, and how many more there are."""
+    shown = ", ".join(items[:LISTED])
+    rest = len(items) - LISTED
+    return shown + (" " + ctx.t("privacy.more", count=rest) if rest > 0 else "")
 
 
 def _describe(ctx: Context, stored: Stored) -> list[str]:
@@ -125,6 +169,20 @@ def _describe(ctx: Context, stored: Stored) -> list[str]:
         lines.append(ctx.t("privacy.question", text=question.text, date=date))
     if stored.contact_of:
         lines.append(ctx.t("privacy.contact", names=", ".join(stored.contact_of)))
+    for name, to, by in stored.handovers:
+        if to == ctx.sender:
+            lines.append(ctx.t("privacy.handover_to_you", name=name, by=by))
+        else:
+            lines.append(ctx.t("privacy.handover_by_you", name=name, to=to))
+    if stored.events_created:
+        items = [ctx.t("privacy.event_item", id=i, title=t) for i, t in stored.events_created]
+        lines.append(ctx.t("privacy.events_created", count=len(items), items=_some(ctx, items)))
+    if stored.entries_created:
+        items = [
+            ctx.t("privacy.entry_item", question=" ".join(q.split())[:60])
+            for q in stored.entries_created
+        ]
+        lines.append(ctx.t("privacy.entries_created", count=len(items), items=_some(ctx, items)))
     return lines
 
 
@@ -132,16 +190,14 @@ def _describe(ctx: Context, stored: Stored) -> list[str]:
     "meine-daten",
     "my-data",
     help={
-        "de": "zeigt, was ich über Sie gespeichert habe",
-        "en": "shows what I have stored about you",
+        "de": "zeigt, was ich über Sie gespeichert habe (im Direktchat)",
+        "en": "shows what I have stored about you (in a direct chat)",
         "de-simple": "zeigt: Das weiß der Bot über Sie",
     },
+    private=True,
 )
 async def my_data(ctx: Context) -> None:
-    if not ctx.msg.direct:  # said in a group room without talking to the bot: keep it private
-        ctx.reply(ctx.t("privacy.direct_only"))
-        return
-    stored = await stored_about(ctx.session, ctx.sender)
+    stored = await stored_about(ctx.session, ctx.sender, ctx.services.clock())
     if stored.empty:
         ctx.reply(ctx.t("privacy.nothing"))
         return
@@ -158,25 +214,26 @@ def _request_key(who: str) -> str:
     "daten-loeschen",
     "forget-me",
     help={
-        "de": "löscht, was ich über Sie gespeichert habe (mit Bestätigung)",
-        "en": "deletes what I have stored about you (asks for confirmation)",
+        "de": "löscht, was ich über Sie gespeichert habe (mit Bestätigung, im Direktchat)",
+        "en": "deletes what I have stored about you (asks for confirmation, in a direct chat)",
         "de-simple": "löscht Ihre Daten beim Bot",
     },
     args=(Arg("confirm", "bestätigen", optional=True, label_en="confirm"),),
+    private=True,
 )
 async def forget_me(ctx: Context, confirm: str | None) -> None:
     who = await pseudonym(ctx.session, ctx.sender)
     now = ctx.services.clock()
     key = _request_key(who)
     if confirm is None:
-        stored = await stored_about(ctx.session, ctx.sender)
+        stored = await stored_about(ctx.session, ctx.sender, now)
         if stored.empty:
             ctx.reply(ctx.t("privacy.nothing"))
             return
         expires = (now + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="seconds")
         await ctx.session.merge(BotState(key=key, value=expires))
         confirm_text = ctx.t("privacy.confirm", minutes=CONFIRM_MINUTES)
-        ctx.reply(_with_contact_note(ctx, confirm_text, stored.contact_of))
+        ctx.reply(_with_kept_notes(ctx, confirm_text, stored))
         return
     if fold(confirm) not in _CONFIRM_WORDS:
         raise UsageError()
@@ -186,5 +243,5 @@ async def forget_me(ctx: Context, confirm: str | None) -> None:
         return
     await ctx.session.delete(request)
     await forget(ctx.session, ctx.sender, ctx.services.knowledge)
-    names = await contact_of(ctx.session, ctx.sender)
-    ctx.reply(_with_contact_note(ctx, ctx.t("privacy.deleted"), names))
+    kept = await stored_about(ctx.session, ctx.sender, now)
+    ctx.reply(_with_kept_notes(ctx, ctx.t("privacy.deleted"), kept))

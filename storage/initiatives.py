@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.initiative_csv import InitiativeRow, name_key
-from storage.models import BotState, Initiative, utcnow
+from storage.models import BotState, ContactHandover, Initiative, utcnow
 
 
 def to_row(initiative: Initiative) -> InitiativeRow:
@@ -86,3 +87,73 @@ async def upsert(
 
 async def all_initiatives(session: AsyncSession) -> list[Initiative]:
     return list(await session.scalars(select(Initiative).order_by(func.lower(Initiative.name))))
+
+
+# -- contact hand-overs: a new contact confirms before the public entry names them ---------
+
+
+async def request_handover(
+    session: AsyncSession,
+    initiative: Initiative,
+    new_contact: str,
+    requested_by: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    """Store the pending change (a newer request for the initiative replaces an older)."""
+    await session.execute(
+        delete(ContactHandover).where(ContactHandover.initiative_id == initiative.id)
+    )
+    session.add(
+        ContactHandover(
+            initiative_id=initiative.id,
+            new_contact=new_contact,
+            requested_by=requested_by,
+            requested_at=now,
+            expires_at=expires_at,
+        )
+    )
+    await session.flush()
+
+
+async def pending_handover(
+    session: AsyncSession, initiative: Initiative, new_contact: str, now: datetime
+) -> ContactHandover | None:
+    """The unexpired hand-over of `initiative` to `new_contact`, if there is one."""
+    return await session.scalar(
+        select(ContactHandover).where(
+            ContactHandover.initiative_id == initiative.id,
+            ContactHandover.new_contact == new_contact,
+            ContactHandover.expires_at > now,
+        )
+    )
+
+
+async def handovers_of(
+    session: AsyncSession, user: str, now: datetime
+) -> list[tuple[str, str, str]]:
+    """Unexpired hand-overs naming `user` as new contact or requester:
+    (initiative, new contact, requested by)."""
+    rows = await session.execute(
+        select(Initiative.name, ContactHandover.new_contact, ContactHandover.requested_by)
+        .join(Initiative, Initiative.id == ContactHandover.initiative_id)
+        .where(
+            (ContactHandover.new_contact == user) | (ContactHandover.requested_by == user),
+            ContactHandover.expires_at > now,
+        )
+        .order_by(func.lower(Initiative.name))
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def forget_handovers(session: AsyncSession, user: str) -> None:
+    await session.execute(
+        delete(ContactHandover).where(
+            (ContactHandover.new_contact == user) | (ContactHandover.requested_by == user)
+        )
+    )
+
+
+async def purge_handovers(session: AsyncSession, now: datetime) -> int:
+    result = await session.execute(delete(ContactHandover).where(ContactHandover.expires_at <= now))
+    return result.rowcount or 0  # type: ignore[attr-defined]

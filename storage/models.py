@@ -158,6 +158,23 @@ class Initiative(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class ContactHandover(Base):
+    """A contact change waiting for the new contact's confirmation (one per initiative).
+
+    Until it is confirmed, and after `expires_at` for good, the public entry keeps its old
+    contact: nobody is listed as a contact without having agreed to it."""
+
+    __tablename__ = "contact_handovers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), unique=True
+    )
+    new_contact: Mapped[str] = mapped_column(String(255), index=True)
+    requested_by: Mapped[str] = mapped_column(String(255), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Introduction(Base):
     """Pairs of initiatives already introduced to each other (never repeated)."""
 

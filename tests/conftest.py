@@ -15,7 +15,7 @@ from bot.app import build_dispatcher, build_services
 from bot.context import Services
 from bot.dispatcher import Dispatcher
 from bot.shell import ShellTransport
-from bot.types import EventId, Incoming, Reply, RoomId, UserId
+from bot.types import EventId, Incoming, Reply, RoomId, Transport, UserId
 from config.settings import Settings
 
 Chat = Callable[..., Awaitable[list[str]]]
@@ -54,7 +54,7 @@ class Conversation:
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
-        self.transport = ShellTransport(coordinator=False)
+        self.transport: Transport = ShellTransport(coordinator=False)
         self._ids = itertools.count(1)
         self._prefix = uuid.uuid4().hex[:6]
 
@@ -81,12 +81,13 @@ class Conversation:
         late: bool = False,
         **extra: Any,
     ) -> list[Reply]:
+        extra.setdefault("direct_chat", direct)  # `direct` means a direct chat unless told
         msg = Incoming(
             room_id=room,
             sender=user,
             event_id=EventId(f"$test-{self._prefix}-{next(self._ids)}"),
             body=body,
-            sent_at=datetime.now(UTC),
+            sent_at=extra.pop("sent_at", None) or datetime.now(UTC),
             direct=direct,
             **extra,
         )

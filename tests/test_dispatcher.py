@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from bot.commands import Arg, CommandTable, Router, int_arg
 from bot.context import Context
-from bot.dispatcher import Dispatcher, FloodLimiter
-from bot.types import Role, UserError
+from bot.dispatcher import PRUNE_INTERVAL, Dispatcher, FloodLimiter
+from bot.types import Role, UserError, UserId
 from storage.models import HandledEvent, UserPrefs
 from tests.conftest import COORDINATOR, MEMBER, Conversation
 
@@ -138,6 +138,62 @@ def test_flood_bucket_refills() -> None:
     assert limiter.allow(MEMBER, 0.0) and limiter.allow(MEMBER, 0.0)
     assert limiter.allow(MEMBER, 0.0) is False
     assert limiter.allow(MEMBER, 1.0) is True
+
+
+def test_global_budget_holds_everyone_and_stays_silent() -> None:
+    limiter = FloodLimiter(burst=5, per_minute=60, global_burst=3, global_per_minute=60)
+    users = [UserId(f"@u{n}:localhost") for n in range(4)]
+    assert [limiter.allow(user, 0.0) for user in users] == [True, True, True, None]
+    assert limiter.allow(users[3], 0.0) is None  # no warning for anyone over the budget
+    assert limiter.allow(users[3], 1.0) is True  # the budget refills
+    assert limiter.exhausted(users[0], 1.0)
+
+
+def test_defaults_answer_six_members_firing_fifty_commands_each() -> None:
+    limiter = FloodLimiter(burst=60, per_minute=120, global_burst=600, global_per_minute=1200)
+    users = [UserId(f"@member{n}:localhost") for n in range(6)]
+    verdicts = [limiter.allow(user, i / 1000) for i in range(50) for user in users]
+    assert all(v is True for v in verdicts)
+
+
+def test_full_buckets_are_dropped() -> None:
+    limiter = FloodLimiter(burst=2, per_minute=60)
+    for n in range(1000):
+        limiter.allow(UserId(f"@u{n}:localhost"), 1.0)
+    assert limiter.tracked() == 1000
+    limiter.allow(MEMBER, 1.0 + PRUNE_INTERVAL)  # everyone else's bucket is full again
+    assert limiter.tracked() == 1
+    limiter.allow(MEMBER, 1.0 + PRUNE_INTERVAL)
+    limiter.allow(MEMBER, 1.0 + PRUNE_INTERVAL)  # empty now: kept with its warning
+    assert limiter.allow(MEMBER, 2.0 + PRUNE_INTERVAL) is True
+
+
+async def test_over_the_global_budget_nobody_is_answered_or_warned(services, probe) -> None:
+    conv = Conversation(_dispatcher_with(services, probe[0], FloodLimiter(5, 60, 2, 1)))
+    assert await conv("!zaehle 1") == ["1:None"]
+    assert await conv("!zaehle 2", user=COORDINATOR) == ["2:None"]
+    assert await conv("!zaehle 3", user=UserId("@third:localhost")) == []
+
+
+async def test_the_flood_limit_applies_before_reply_hooks(services, probe) -> None:
+    router, calls = probe
+
+    @router.on_reply
+    async def take(ctx: Context) -> bool:
+        if ctx.msg.reply_to != "$prompt":
+            return False
+        calls.append(("reply", ctx.msg.body))
+        ctx.reply("Kommentar gespeichert")
+        return True
+
+    conv = Conversation(_dispatcher_with(services, router, FloodLimiter(2, 1)))
+    for n in range(5):  # talking to each other: no hook takes it, no token is spent
+        assert await conv(f"Stimmt {n}", direct=False, reply_to="$colleague") == []
+    answers = [await conv(f"Kommentar {n}", direct=False, reply_to="$prompt") for n in range(3)]
+    assert answers == [["Kommentar gespeichert"]] * 2 + [[]]
+    assert calls == [("reply", "Kommentar 0"), ("reply", "Kommentar 1")]  # the third: untouched
+    [warning] = await conv("!zaehle 1")
+    assert "schnell" in warning
 
 
 async def test_late_messages_after_downtime_are_not_answered(services, probe) -> None:

@@ -455,7 +455,7 @@ async def test_calendar_feed_has_stable_uids_sequence_and_cancellations(
     dispatcher: Dispatcher, services: Services
 ) -> None:
     await say(dispatcher, "/webinar add 03.12.2026 14:00 | Eins | https://ex.org/1")
-    await say(dispatcher, "/webinar add 04.12.2026 14:00 | Zwei")
+    await say(dispatcher, "/webinar add 04.12.2026 14:00 | Zwei | https://ex.org/geheim")
     await say(dispatcher, "/webinar edit 1 minutes=90")
     await say(dispatcher, "/webinar cancel 2")
     path, handler = calendar_route(services)
@@ -467,3 +467,6 @@ async def test_calendar_feed_has_stable_uids_sequence_and_cancellations(
     assert [str(e["STATUS"]) for e in events] == ["CONFIRMED", "CANCELLED"]
     assert events[0]["DTEND"].dt - events[0]["DTSTART"].dt == timedelta(minutes=90)
     assert str(events[0]["URL"]) == "https://ex.org/1"
+    # a cancelled event stays listed, but its room link is no longer handed out
+    assert "URL" not in events[1] and "LOCATION" not in events[1]
+    assert b"ex.org/geheim" not in response.body

@@ -36,6 +36,7 @@ from storage.models import (
 )
 
 from .conftest import COORDINATOR, MEMBER, Conversation
+from .fakes import RecordingTransport
 
 ROOM = RoomId("!news:localhost")
 PROMPT = EventId("$prompt-1")
@@ -251,14 +252,53 @@ async def test_own_other_and_late_reactions_are_ignored(
     assert await ratings(services) == [(closed, 4)]
 
 
-async def test_an_older_reaction_seen_late_keeps_the_newer_rating(
+async def test_the_rating_handled_last_wins_whatever_timestamp_it_claims(
     dispatcher: Dispatcher, services: Services
 ) -> None:
+    """Newer is decided by the bot's clock: a sender's timestamp from the future would
+    otherwise lock a rating against every later change."""
     event = await add_event(services)
-    now = datetime.now(UTC)
-    await dispatcher.handle_reaction(react(MEMBER, "5️⃣", "$new", at=now))
-    await dispatcher.handle_reaction(react(MEMBER, "1️⃣", "$old", at=now - timedelta(minutes=5)))
-    assert await ratings(services) == [(event, 5)]
+    future = datetime.now(UTC) + timedelta(days=365)
+    await dispatcher.handle_reaction(react(MEMBER, "5️⃣", "$future", at=future))
+    await dispatcher.handle_reaction(react(MEMBER, "2️⃣", "$now"))
+    assert await ratings(services) == [(event, 2)]
+    earlier = datetime.now(UTC) - timedelta(minutes=5)  # given earlier, seen later: it counts
+    await dispatcher.handle_reaction(react(MEMBER, "4️⃣", "$earlier", at=earlier))
+    assert await ratings(services) == [(event, 4)]
+    async with services.db.sessions() as session:
+        stored = await session.scalar(select(FeedbackRating.updated_at))
+    assert stored is not None and stored <= datetime.now(UTC)
+
+
+async def test_a_future_timestamp_does_not_open_the_window_early(
+    chat: Conversation, dispatcher: Dispatcher, services: Services
+) -> None:
+    event = await add_event(services, ended=-timedelta(hours=2))  # ends in two hours
+    future = datetime.now(UTC) + timedelta(hours=3)
+    await dispatcher.handle_reaction(react(MEMBER, "5️⃣", "$early", at=future))
+    [refused] = await chat(f"!feedback {event} 5", sent_at=future)
+    assert await ratings(services) == []
+    assert "noch nicht vorbei" in refused
+
+
+async def test_only_the_rater_s_redaction_removes_a_rating_or_comment(
+    chat: Conversation, dispatcher: Dispatcher, services: Services
+) -> None:
+    event = await add_event(services)
+    await dispatcher.handle_reaction(react(MEMBER, "4️⃣", "$mine"))
+    await chat("Sehr gut erklärt", room=ROOM, direct=False, reply_to=PROMPT)
+    async with services.db.sessions() as session:
+        comment_id = await session.scalar(select(FeedbackComment.matrix_event_id))
+    assert comment_id
+    moderator = UserId("@moderator:localhost")
+    for target in ("$mine", comment_id):
+        by_moderator = Redaction(ROOM, moderator, EventId(f"$mod-{target}"), EventId(target))
+        await dispatcher.handle_redaction(by_moderator)
+    assert await ratings(services) == [(event, 4)]
+    assert await comments(services) == ["Sehr gut erklärt"]
+    await dispatcher.handle_redaction(redact(MEMBER, "$mine"))
+    await dispatcher.handle_redaction(redact(MEMBER, comment_id))
+    assert await ratings(services) == [] and await comments(services) == []
 
 
 # -- comments ----------------------------------------------------------------------------------
@@ -349,6 +389,21 @@ async def test_report_shows_the_response_rate_when_known(
     assert "Rücklauf: 3 von 12 Mitgliedern der Ankündigungsräume (25,0 %)" in report
 
 
+async def test_a_report_asked_in_the_announcement_room_goes_to_a_direct_chat(
+    chat: Conversation, dispatcher: Dispatcher, services: Services
+) -> None:
+    event = await rated(dispatcher, services)
+    chat.transport = transport = RecordingTransport()
+    await chat(f"/feedback report {event}", user=COORDINATOR, room=ROOM, direct=False)
+    [note] = transport.texts(ROOM)
+    assert "Direktnachricht" in note and "4,3" not in note
+    [report] = transport.texts(transport.direct_rooms[COORDINATOR])
+    assert "Durchschnitt: 4,3 von 5" in report
+    # a member is refused in the room itself, and nothing is sent privately
+    [refused] = await chat(f"/feedback report {event}", room=ROOM, direct=False)
+    assert "nur Koordinatorinnen" in refused and MEMBER not in transport.direct_rooms
+
+
 async def test_members_may_not_see_reports(
     chat: Conversation, dispatcher: Dispatcher, services: Services
 ) -> None:
@@ -393,9 +448,14 @@ async def test_export_uploads_a_csv_without_names(
     chat: Conversation, dispatcher: Dispatcher, services: Services
 ) -> None:
     event = await rated(dispatcher, services)
-    [reply] = await chat.send(
+    chat.transport = RecordingTransport()
+    [reply, note] = await chat.send(
         f"/feedback export {event}", user=COORDINATOR, room=ROOM, direct=False
     )
+    assert chat.transport.texts(ROOM) == [note.text]  # the group sees only the note
+    assert note.text == "Ich habe Ihnen die Antwort per Direktnachricht geschickt."
+    [private] = chat.transport.sent[:1]
+    assert private.room_id == chat.transport.direct_rooms[COORDINATOR] and private.to is None
     assert isinstance(reply, Reply) and reply.attachment is not None
     assert reply.attachment.mimetype == "text/csv"
     assert reply.attachment.filename == f"feedback-{event}.csv"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.tasks import repeat
+from bot.types import UserId
 from handlers.initiatives import export_csv, import_csv
 from tests.conftest import COORDINATOR, MEMBER
+from tests.fakes import RecordingTransport
 
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo" / "initiatives.csv"
 HEADER = "name,region,topics,description,contact,website\n"
@@ -218,3 +221,86 @@ async def test_edit_needs_the_exact_name(demo, chat) -> None:
 async def test_chat_add_needs_a_topic(chat) -> None:
     [text] = await chat("/initiative add Leer | Jena |  | Beschreibung", user=COORDINATOR)
     assert "Thema" in text and "nichts gespeichert" in text
+
+
+HUB = "Hydrogen Hub Aachen"
+OWNER = UserId("@hydrogen-hub:localhost")
+NEW = UserId("@neu:localhost")
+
+
+async def test_a_new_contact_confirms_the_hand_over_in_a_direct_chat(demo, chat) -> None:
+    chat.transport = transport = RecordingTransport()
+    [asked] = await chat(f"!initiative bearbeiten {HUB} | kontakt={NEW}", user=COORDINATOR)
+    assert f"Ich habe {NEW} gefragt" in asked and f"bleibt {OWNER} eingetragen" in asked
+    [ask] = transport.texts(transport.direct_rooms[NEW])
+    assert f"{COORDINATOR} möchte Sie als Kontakt" in ask
+    assert f"!initiative bestätigen {HUB}" in ask and "7 Tage" in ask
+    [profile] = await chat(f"!initiative {HUB}")
+    assert f"Kontakt: {OWNER}" in profile  # unconfirmed: the public entry is unchanged
+    [data] = await chat("!meine-daten", user=NEW)
+    assert f"Anfrage von {COORDINATOR}: Sie sollen Kontakt von „{HUB}“ werden" in data
+    [mine] = await chat("!meine-daten", user=COORDINATOR)
+    assert f"Ihre Anfrage: {NEW} soll Kontakt von „{HUB}“ werden" in mine
+    [nobody] = await chat(f"!initiative bestätigen {HUB}", user=MEMBER)
+    assert "wartet keine Anfrage auf Sie" in nobody
+    [thanks] = await chat(f"!initiative confirm {HUB}", user=NEW)
+    assert thanks == f"Danke! Sie sind jetzt der Kontakt von „{HUB}“ im Verzeichnis."
+    [profile] = await chat(f"!initiative {HUB}")
+    assert f"Kontakt: {NEW}" in profile
+    [again] = await chat(f"!initiative bestaetigen {HUB}", user=NEW)
+    assert "wartet keine Anfrage" in again
+    [done] = await chat(f"!initiative bearbeiten {HUB} | themen=H2", user=NEW)
+    assert "aktualisiert" in done  # the new contact may edit now
+
+
+async def test_a_hand_over_by_the_contact_expires_unconfirmed(demo, chat, services) -> None:
+    from sqlalchemy import func, select
+
+    from handlers.feedback import purge_expired
+    from storage.models import ContactHandover
+
+    chat.transport = transport = RecordingTransport()
+    await chat("!language en", user=NEW)
+    [asked] = await chat(f"!initiative edit {HUB} | contact={NEW}", user=OWNER)
+    assert f"Ich habe {NEW} gefragt" in asked
+    [ask] = transport.texts(transport.direct_rooms[NEW])
+    assert ask.startswith(f"{OWNER} would like to list you as the contact")
+    real_clock = services.clock
+    services.clock = lambda: real_clock() + timedelta(days=8)
+    [late] = await chat(f"!initiative bestätigen {HUB}", user=NEW)
+    assert "the 7 days have passed" in late
+    [profile] = await chat(f"!initiative {HUB}")
+    assert f"Kontakt: {OWNER}" in profile
+    await purge_expired(services)
+    async with services.db.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ContactHandover)) == 0
+
+
+async def test_a_hand_over_can_be_declined_or_forgotten(demo, chat, services) -> None:
+    chat.transport = RecordingTransport()
+    await chat(f"!initiative bearbeiten {HUB} | kontakt={NEW}", user=COORDINATOR)
+    [declined] = await chat(f"!initiative ablehnen {HUB}", user=NEW)
+    assert "nicht als Kontakt" in declined
+    assert "wartet keine Anfrage" in (await chat(f"!initiative bestätigen {HUB}", user=NEW))[0]
+    await chat(f"!initiative bearbeiten {HUB} | kontakt={NEW}", user=COORDINATOR)
+    await chat("!daten-loeschen", user=NEW)
+    await chat("!daten-loeschen bestätigen", user=NEW)
+    assert "wartet keine Anfrage" in (await chat(f"!initiative bestätigen {HUB}", user=NEW))[0]
+    [profile] = await chat(f"!initiative {HUB}")
+    assert f"Kontakt: {OWNER}" in profile
+
+
+async def test_removing_or_taking_over_a_contact_needs_no_confirmation(demo, chat) -> None:
+    [taken] = await chat(f"!initiative bearbeiten {HUB} | kontakt={COORDINATOR}", user=COORDINATOR)
+    assert "aktualisiert" in taken
+    assert f"Kontakt: {COORDINATOR}" in (await chat(f"!initiative {HUB}"))[0]
+    [removed] = await chat(f"!initiative bearbeiten {HUB} | kontakt=", user=COORDINATOR)
+    assert "aktualisiert" in removed
+    assert "Kontakt:" not in (await chat(f"!initiative {HUB}"))[0]
+
+
+async def test_the_requester_hears_when_the_new_contact_cannot_be_reached(demo, chat) -> None:
+    chat.transport = RecordingTransport(opens_direct=False)
+    replies = await chat(f"!initiative bearbeiten {HUB} | kontakt={NEW}", user=COORDINATOR)
+    assert f"Ich habe {NEW} gefragt" in replies[0]
+    assert replies[1].startswith(f"Ich konnte {NEW} keine Direktnachricht schicken.")

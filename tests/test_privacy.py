@@ -12,9 +12,17 @@ from bot.dispatcher import Dispatcher
 from bot.pseudonym import SECRET_KEY, pseudonymise
 from bot.types import RoomId
 from config.settings import Settings
-from storage.models import DirectRoom, FeedbackComment, FeedbackRating, Initiative
+from storage.models import (
+    CalendarEvent,
+    DirectRoom,
+    FeedbackComment,
+    FeedbackRating,
+    Initiative,
+    KnowledgeEntry,
+)
 
-from .conftest import MEMBER, Conversation
+from .conftest import COORDINATOR, MEMBER, Conversation
+from .fakes import RecordingTransport
 from .test_feedback import OTHER, PROMPT, ROOM, add_event, ratings, react
 
 
@@ -95,11 +103,107 @@ async def test_my_data_dates_follow_the_language(chat: Conversation, services: S
     assert f"4 out of 5 ({today:%Y-%m-%d})" in english
 
 
-async def test_my_data_is_not_shown_in_a_group_room(chat: Conversation, services: Services) -> None:
+NOTE = "Ich habe Ihnen die Antwort per Direktnachricht geschickt."
+
+
+async def test_my_data_asked_in_a_group_goes_to_a_direct_chat(
+    chat: Conversation, services: Services
+) -> None:
     event = await add_event(services)
     await chat(f"!feedback {event} 2")
-    [answer] = await chat("!meine-daten", room=ROOM, direct=False)
-    assert "nur im Direktchat" in answer and "2 von 5" not in answer
+    chat.transport = transport = RecordingTransport()
+    await chat("!meine-daten", room=ROOM, direct=False)
+    [note] = transport.sent[1:]
+    assert (note.room_id, note.reply.text) == (ROOM, NOTE) and note.to is not None
+    assert note.to.body == "!meine-daten"  # a rich reply to the command
+    direct = transport.direct_rooms[MEMBER]
+    [data] = transport.texts(direct)
+    assert "2 von 5" in data and transport.sent[0].to is None  # not a reply across rooms
+    # mentioning the bot in a group does not make the group private; the same chat is reused
+    await chat("!meine-daten", room=ROOM, direct=True, direct_chat=False)
+    assert transport.texts(ROOM) == [NOTE, NOTE]
+    assert len(transport.texts(direct)) == 2 and transport.direct_rooms == {MEMBER: direct}
+    # asked in the direct chat itself: answered there, no note
+    await chat("!my-data", room=direct, direct=True, direct_chat=False)
+    assert len(transport.texts(direct)) == 3 and transport.texts(ROOM) == [NOTE, NOTE]
+
+
+async def test_without_a_direct_chat_nothing_private_is_posted(
+    chat: Conversation, services: Services
+) -> None:
+    event = await add_event(services)
+    await chat(f"!feedback {event} 2")
+    chat.transport = transport = RecordingTransport(opens_direct=False)
+    await chat("!meine-daten", room=ROOM, direct=False)
+    [note] = transport.texts()
+    assert "keine Direktnachricht schicken" in note and "2 von 5" not in note
+    transport.opens_direct = True
+    transport.refuses.add(RoomId("!direct-1"))  # the room exists but takes no message
+    await chat("!meine-daten", room=ROOM, direct=False)
+    assert transport.texts() == [note, note] and transport.sent[-1].room_id == ROOM
+
+
+async def test_forget_me_from_a_group_is_confirmed_in_the_direct_chat(
+    chat: Conversation, services: Services
+) -> None:
+    event = await add_event(services)
+    await chat(f"!feedback {event} 3")
+    chat.transport = transport = RecordingTransport()
+    await chat("!daten-loeschen", room=ROOM, direct=False)
+    direct = transport.direct_rooms[MEMBER]
+    [ask] = transport.texts(direct)
+    assert "!daten-loeschen bestätigen" in ask and transport.texts(ROOM) == [NOTE]
+    await chat("!daten-loeschen bestätigen", room=direct)
+    assert transport.texts(direct)[-1].startswith("Erledigt")
+    assert await ratings(services) == [] and transport.texts(ROOM) == [NOTE]
+
+
+async def test_my_data_lists_what_a_coordinator_created_and_erasure_keeps_it(
+    chat: Conversation, services: Services
+) -> None:
+    await add_event(services, title="Wasserstoff-Forum")  # created by COORDINATOR
+    async with services.db.session() as session:
+        session.add(
+            KnowledgeEntry(
+                id="faq-1",
+                question="Gibt es Geld für Messen?",
+                answer="Ja.",
+                created_by=COORDINATOR,
+            )
+        )
+    [data] = await chat("!meine-daten", user=COORDINATOR)
+    assert "Als Koordination angelegte Veranstaltungen (1): ID 1 „Wasserstoff-Forum“" in data
+    assert "Wissenseinträge (1): „Gibt es Geld für Messen?“" in data
+    assert await chat("!meine-daten") == ["Über Sie habe ich nichts gespeichert."]
+    [ask] = await chat("!daten-loeschen", user=COORDINATOR)
+    assert "Nicht gelöscht werden die öffentlichen Einträge" in ask and "(1 Veranstaltungen" in ask
+    [done] = await chat("!daten-loeschen bestätigen", user=COORDINATOR)
+    assert done.startswith("Erledigt") and "1 Wissenseinträge" in done
+    async with services.db.sessions() as session:
+        assert await session.scalar(select(CalendarEvent.created_by)) == COORDINATOR
+        assert await session.scalar(select(KnowledgeEntry.id)) == "faq-1"
+    await chat("!language en", user=COORDINATOR)
+    [english] = await chat("!my-data", user=COORDINATOR)
+    assert 'Events you created as a coordinator (1): ID 1 "Wasserstoff-Forum"' in english
+
+
+async def test_long_lists_of_created_records_are_cut(
+    chat: Conversation, services: Services
+) -> None:
+    for number in range(12):
+        await add_event(services, title=f"Sprechstunde {number}", prompt=None)
+    [data] = await chat("!meine-daten", user=COORDINATOR)
+    assert "(12): ID 1 „Sprechstunde 0“" in data and "und 2 weitere" in data
+    assert "Sprechstunde 11" not in data
+
+
+async def test_open_questions_go_to_the_coordinator_s_direct_chat(chat: Conversation) -> None:
+    await chat("Wie viele Kühe gibt es auf dem Mond?")
+    chat.transport = transport = RecordingTransport()
+    await chat("!faq unbeantwortet", user=COORDINATOR, room=ROOM, direct=False)
+    assert transport.texts(ROOM) == [NOTE]
+    [listing] = transport.texts(transport.direct_rooms[COORDINATOR])
+    assert "Mond" in listing
 
 
 async def test_forget_me_needs_confirmation_and_deletes_only_the_asker(
