@@ -11,7 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from nio import Event, ReactionEvent, RoomMessageNotice, RoomRedactResponse, RoomSendResponse
+from nio import (
+    Event,
+    ReactionEvent,
+    RoomMemberEvent,
+    RoomMessageNotice,
+    RoomRedactResponse,
+    RoomSendResponse,
+)
 from sqlalchemy import func, select
 
 from bot.homeserver import LocalSynapse
@@ -40,6 +47,7 @@ class World:
     talk: int  # event rated by hand
     burst: int  # event for the crash test
     prompts: dict[int, str]
+    coordination: str  # carol's direct chat with the bot, where private reports arrive
 
 
 async def seed(url: str) -> tuple[int, int]:
@@ -68,16 +76,29 @@ def notice_from(bot: BotProcess, needle: str) -> Callable[[Event], bool]:
     return matches
 
 
-async def ask(member: MemberClient, world: World, body: str) -> str:
-    """Send a command and return the text of the bot's reply to it."""
-    event_id = await send_text(member, world.room, body)
+def joined(bot: BotProcess) -> Callable[[Event], bool]:
+    def matches(event: Event) -> bool:
+        return (
+            isinstance(event, RoomMemberEvent)
+            and event.state_key == bot.user_id
+            and event.membership == "join"
+        )
+
+    return matches
+
+
+async def ask(member: MemberClient, world: World, body: str, room: str | None = None) -> str:
+    """Send a command (in the announcement room unless `room` is given) and return the text
+    of the bot's reply to it."""
+    room = room or world.room
+    event_id = await send_text(member, room, body)
 
     def reply(event: Event) -> bool:
         relates = event.source.get("content", {}).get("m.relates_to") or {}
         in_reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
         return event.sender == world.bot.user_id and in_reply_to == event_id
 
-    answer = await wait_for_event(member, world.room, reply, WAIT)
+    answer = await wait_for_event(member, room, reply, WAIT)
     return answer.body  # type: ignore[attr-defined,no-any-return]
 
 
@@ -110,7 +131,7 @@ async def world(
         synapse,
         directory,
         f"fbbot-{uuid.uuid4().hex[:8]}",
-        invite_allowlist=alice.user_id,
+        invite_allowlist=f"{alice.user_id},{carol.user_id}",
         coordinators=carol.user_id,
         announcement_rooms=room,
         announce_before="1d",
@@ -128,7 +149,9 @@ async def world(
             prompt = await wait_for_event(alice, room, notice_from(bot, f"(ID {event_id})"), WAIT)
             prompts[event_id] = prompt.event_id
         members = {n: c for n, c in clients.items() if n not in ("alice", "carol")}
-        yield World(bot, db, room, carol, members, talk, burst, prompts)
+        direct = await create_room(carol, invite=[bot.user_id], direct=True)
+        await wait_for_event(carol, direct, joined(bot), WAIT)
+        yield World(bot, db, room, carol, members, talk, burst, prompts, direct)
     finally:
         await db.dispose()
         if bot.process and bot.process.poll() is None:
@@ -169,7 +192,7 @@ async def test_members_rate_change_and_remove_and_the_report_adds_up(world: Worl
     thanks = await ask_reply(dave, world, prompt, "Die Folien vorab wären hilfreich")
     assert "Danke für Ihren Kommentar" in thanks and "Folien" not in thanks
 
-    report = await ask(world.carol, world, f"/feedback report {world.talk}")
+    report = await ask(world.carol, world, f"/feedback report {world.talk}", world.coordination)
     assert "Bewertungen: 2 · Durchschnitt: 3,5 von 5" in report, report
     for line in ("5 ★: 1", "4 ★: 0", "3 ★: 0", "2 ★: 1", "1 ★: 0"):
         assert line in report
@@ -208,7 +231,7 @@ async def test_ratings_given_while_the_bot_is_stopped_count(world: World) -> Non
     assert await world.bot.stop() == 0, world.bot.log_tail()
     await react(world.members["erin"], world.room, world.prompts[world.talk], "1️⃣")
     await world.bot.start()
-    report = await ask(world.carol, world, f"/feedback report {world.talk}")
+    report = await ask(world.carol, world, f"/feedback report {world.talk}", world.coordination)
     assert "Bewertungen: 3 · Durchschnitt: 2,7 von 5" in report, report
     assert "1 ★: 1" in report
 
@@ -282,7 +305,7 @@ async def test_a_burst_survives_sigkill_with_every_rating_once(world: World) -> 
             )
         )
     assert duplicates == 0
-    report = await ask(world.carol, world, f"/feedback report {world.burst}")
+    report = await ask(world.carol, world, f"/feedback report {world.burst}", world.coordination)
     assert f"Bewertungen: {len(wanted)} ·" in report, report
     print(
         f"\nburst: {sent} reactions/redactions from {BURST_USERS} users in {send_seconds:.1f}s, "
