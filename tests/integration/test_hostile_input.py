@@ -11,8 +11,8 @@ import pytest
 from bot.homeserver import LocalSynapse
 
 from .botproc import new_bot
-from .synapse import new_member, send_text
-from .test_foundation import command, invite_bot, join, unique
+from .synapse import create_room, new_member, send_text, wait_for_event
+from .test_foundation import command, invite_bot, join, membership_of, reply_from, unique
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +62,41 @@ async def test_hostile_messages_do_not_delay_anyone_else(
         await bot.stop()
         await member.close()
         await attacker.close()
+
+
+async def test_a_reply_larger_than_one_event_arrives_whole_in_parts(
+    synapse: LocalSynapse, tmp_path: Path
+) -> None:
+    """Twenty long open questions make a listing larger than a Matrix event may be."""
+    coordinator = await new_member(synapse, unique("coordinator"))
+    member = await new_member(synapse, unique("member"))
+    bot = await new_bot(
+        synapse, tmp_path, unique("bot"), e2ee="false", coordinators=coordinator.user_id
+    )
+    await bot.start()
+    rng = random.Random(11)
+    questions = [
+        " ".join(
+            "".join(rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou") for _ in range(4))
+            for _ in range(220)
+        )[:1_900]
+        + f" Frage {n}?"
+        for n in range(20)
+    ]
+    try:
+        room = await invite_bot(member, bot, "Fragen")
+        for text in questions:
+            await command(member, room, bot, f"!frage {text}")
+        direct = await create_room(coordinator, invite=[bot.user_id], direct=True)
+        await wait_for_event(coordinator, direct, membership_of(bot.user_id, "join"), HELP_WAIT)
+        asked = await send_text(coordinator, direct, "!faq unbeantwortet")
+        parts = []
+        while not all(text[-12:] in "".join(parts) for text in questions):
+            part = await wait_for_event(coordinator, direct, reply_from(bot, asked), 20)
+            parts.append(part.source["content"]["body"])
+        assert len(parts) > 1
+        assert "\n".join(parts).count("Frage ") >= 20
+    finally:
+        await bot.stop()
+        await member.close()
+        await coordinator.close()
