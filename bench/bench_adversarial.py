@@ -20,11 +20,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.adapters.matrix.client import addressed_text
+from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher, build_services
-from bot.dispatcher import MAX_MESSAGE, Dispatcher
-from bot.matrix import addressed_text
-from bot.shell import ShellTransport
-from bot.types import EventId, Incoming, RoomId, UserId
+from bot.core.dispatcher import MAX_MESSAGE, Dispatcher
+from bot.core.messages import EventId, Incoming, RoomId, UserId
 from config.settings import Settings
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 

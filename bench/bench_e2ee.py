@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from nio import RoomMemberEvent
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 if TYPE_CHECKING:
     from tests.integration.synapse import MemberClient

@@ -23,12 +23,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
+from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher, build_services
-from bot.context import Services
-from bot.dispatcher import Dispatcher
-from bot.questions import Filed, file_question, group_terms
-from bot.shell import ShellTransport
-from bot.types import EventId, Incoming, RoomId, UserId
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import EventId, Incoming, RoomId, UserId
+from bot.knowledge.questions import Filed, file_question, group_terms
 from config.settings import Settings
 from storage.models import QuestionGroup, QuestionGroupTerm, UnansweredQuestion
 

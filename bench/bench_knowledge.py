@@ -15,8 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
-from bot.knowledge import Entry, KnowledgeIndex, knowledge_vocabulary
-from bot.text import Analyzer, load_synonyms
+from bot.knowledge.index import Entry, KnowledgeIndex, knowledge_vocabulary
+from bot.text.analyzer import Analyzer, load_synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
 SYLLABLES = "ber ga to lin mus kra fen sto wer dal rei ton vel min kor sta bur han lo ne".split()

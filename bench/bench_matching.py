@@ -18,10 +18,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.initiative_csv import InitiativeRow, parse_initiatives_csv, write_initiatives_csv
-from bot.matching import SHIPPED_TOPICS, Matcher, Taxonomy, load_taxonomy, taxonomy_vocabulary
-from bot.regions import shipped_regions
-from bot.text import Analyzer, load_synonyms
+from bot.initiatives.csv_io import InitiativeRow, parse_initiatives_csv, write_initiatives_csv
+from bot.initiatives.matcher import (
+    SHIPPED_TOPICS,
+    Matcher,
+    Taxonomy,
+    load_taxonomy,
+    taxonomy_vocabulary,
+)
+from bot.initiatives.regions import shipped_regions
+from bot.text.analyzer import Analyzer, load_synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
 FILLER = (

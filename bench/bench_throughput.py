@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 from nio import RoomMessagesResponse
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 if TYPE_CHECKING:
     from tests.integration.botproc import BotProcess

@@ -15,46 +15,45 @@ from typing import TypeVar
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
-from bot.announcer import Announcer, calendar_route
-from bot.commands import CommandTable, Router
-from bot.context import Services
-from bot.directory import WATCH_INTERVAL, Directory
-from bot.dispatcher import Dispatcher, FloodLimiter
-from bot.http import build_app, start_http
-from bot.i18n import Texts, load_texts
-from bot.intros import introduction_round
-from bot.knowledge import (
+from bot.adapters.matrix.client import MatrixBot, StartupError
+from bot.adapters.web import build_app, start_http
+from bot.core.commands import CommandTable, Router
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher, FloodLimiter
+from bot.core.i18n import Texts, load_texts
+from bot.core.jobs import repeat
+from bot.core.metrics import Metrics
+from bot.events.announcer import Announcer, calendar_route
+from bot.initiatives.directory import WATCH_INTERVAL, Directory
+from bot.initiatives.intros import introduction_round
+from bot.initiatives.matcher import Taxonomy, load_taxonomy, taxonomy_vocabulary
+from bot.initiatives.regions import Regions, load_regions
+from bot.knowledge.index import (
     Entry,
     KnowledgeIndex,
     entry_from_answer,
     knowledge_vocabulary,
     load_knowledge,
 )
-from bot.matching import Taxonomy, load_taxonomy, taxonomy_vocabulary
-from bot.matrix import MatrixBot, StartupError
-from bot.metrics import Metrics
-from bot.pseudonym import ensure_secret
-from bot.questions import analyse_carried_over
-from bot.regions import Regions, load_regions
-from bot.tasks import repeat
-from bot.text import Analyzer, load_synonyms
+from bot.knowledge.questions import analyse_carried_over
+from bot.text.analyzer import Analyzer, load_synonyms
+from config import CONFIG_DIR
 from config.settings import Settings
 from handlers import events as event_handlers
-from handlers import feedback, initiatives, offerings, privacy
+from handlers import feedback, initiatives, knowledge, privacy
 from handlers import help as help_handlers
 from storage.db import Database
 from storage.models import KnowledgeEntry, utcnow
+from storage.pseudonyms import ensure_secret
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 
 def routers() -> list[Router]:
     return [
         help_handlers.router,
-        offerings.router,
+        knowledge.router,
         initiatives.router,
         event_handlers.router,
         feedback.router,
@@ -179,7 +178,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     )
     question_retention = asyncio.create_task(
         repeat(
-            lambda: offerings.apply_retention(services),
+            lambda: knowledge.apply_retention(services),
             feedback.RETENTION_INTERVAL.total_seconds(),
             stop,
         )

@@ -10,12 +10,12 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.adapters.matrix.client import StartupError
+from bot.adapters.shell import run_shell
 from bot.app import build_dispatcher, build_services, load_data, run
-from bot.context import Services
-from bot.demo import demo
-from bot.matrix import StartupError
-from bot.shell import run_shell
-from bot.types import UserId
+from bot.core.context import Services
+from bot.core.messages import UserId
+from bot.demo.run import demo
 from config.settings import Settings, SettingsError, load_settings
 from handlers import feedback, initiatives
 from storage.db import Database, MigrationError

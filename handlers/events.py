@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.announcer import CANCELLED, SCHEDULED, SENT, event_end, queue_notice
-from bot.commands import Arg, Router, int_arg
-from bot.context import Context
-from bot.schedule import (
+from bot.core.commands import Arg, Router, int_arg
+from bot.core.context import Context
+from bot.core.messages import Role, UsageError, UserError
+from bot.events.announcer import CANCELLED, SCHEDULED, SENT, event_end, queue_notice
+from bot.events.slots import (
     EventSpec,
     ScheduleError,
     SlotKind,
@@ -25,7 +26,6 @@ from bot.schedule import (
     parse_title,
     to_utc,
 )
-from bot.types import Role, UsageError, UserError
 from config.settings import Settings
 from storage.models import CalendarEvent, EventPost, EventSeries
 

@@ -19,17 +19,26 @@ from typing import Protocol, runtime_checkable
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.announcer import CANCELLED, SENT, event_end
-from bot.commands import Arg, Router, int_arg
-from bot.context import Context, Services
-from bot.pseudonym import pseudonym
-from bot.schedule import SlotKind, local_day
-from bot.text import spreadsheet_safe
-from bot.types import Attachment, Lang, Reaction, Redaction, Role, RoomId, UsageError, UserError
+from bot.core.commands import Arg, Router, int_arg
+from bot.core.context import Context, Services
+from bot.core.messages import (
+    Attachment,
+    Lang,
+    Reaction,
+    Redaction,
+    Role,
+    RoomId,
+    UsageError,
+    UserError,
+)
+from bot.events.announcer import CANCELLED, SENT, event_end
+from bot.events.slots import SlotKind, local_day
+from bot.text.analyzer import spreadsheet_safe
 from config.settings import Settings
 from storage.db import purge_handled
 from storage.initiatives import purge_handovers
 from storage.models import BotState, CalendarEvent, EventPost, FeedbackComment, FeedbackRating
+from storage.pseudonyms import pseudonym
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.commands import Arg, Router
-from bot.context import Context
-from bot.types import Lang, Role
+from bot.core.commands import Arg, Router
+from bot.core.context import Context
+from bot.core.messages import Lang, Role
 from storage.models import UserPrefs
 
 router = Router()

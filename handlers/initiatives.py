@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
 
-from bot.commands import Arg, Router
-from bot.context import Context, Services
-from bot.directory import Directory
-from bot.initiative_csv import (
+from bot.core.commands import Arg, Router
+from bot.core.context import Context, Services
+from bot.core.messages import Role, UsageError, UserError, UserId
+from bot.initiatives.csv_io import (
     InitiativeRow,
     RowError,
     parse_initiatives_csv,
@@ -17,8 +17,8 @@ from bot.initiative_csv import (
     validate_row,
     write_initiatives_csv,
 )
-from bot.matching import Hit, Matcher
-from bot.types import Role, UsageError, UserError, UserId
+from bot.initiatives.directory import Directory
+from bot.initiatives.matcher import Hit, Matcher
 from storage.initiatives import (
     all_initiatives,
     apply_row,

@@ -10,14 +10,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import Arg, Router
-from bot.context import Context
-from bot.knowledge import KnowledgeIndex
-from bot.pseudonym import pseudonym
-from bot.questions import terms_of
-from bot.schedule import local_day
-from bot.text import fold
-from bot.types import UsageError, UserId
+from bot.core.commands import Arg, Router
+from bot.core.context import Context
+from bot.core.messages import UsageError, UserId
+from bot.events.slots import local_day
+from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.questions import terms_of
+from bot.text.analyzer import fold
 from storage import questions
 from storage.initiatives import forget_handovers, handovers_of
 from storage.models import (
@@ -30,6 +29,7 @@ from storage.models import (
     KnowledgeEntry,
     UserPrefs,
 )
+from storage.pseudonyms import pseudonym
 from storage.questions import MemberQuestion
 
 router = Router()

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.initiative_csv import InitiativeRow, name_key
+from bot.initiatives.csv_io import InitiativeRow, name_key
 from storage.models import BotState, ContactHandover, Initiative, utcnow
 
 

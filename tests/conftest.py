@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher, build_services
-from bot.context import Services
-from bot.dispatcher import Dispatcher
-from bot.shell import ShellTransport
-from bot.types import EventId, Incoming, Reply, RoomId, Transport, UserId
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import EventId, Incoming, Reply, RoomId, Transport, UserId
 from config.settings import Settings
 
 Chat = Callable[..., Awaitable[list[str]]]

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
-from bot.initiative_csv import parse_initiatives_csv
-from bot.matching import SHIPPED_TOPICS, Matcher, load_taxonomy, taxonomy_vocabulary
-from bot.regions import shipped_regions
-from bot.text import Analyzer, load_synonyms
+from bot.initiatives.csv_io import parse_initiatives_csv
+from bot.initiatives.matcher import SHIPPED_TOPICS, Matcher, load_taxonomy, taxonomy_vocabulary
+from bot.initiatives.regions import shipped_regions
+from bot.text.analyzer import Analyzer, load_synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

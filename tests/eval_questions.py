@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from bot.knowledge import KnowledgeIndex, knowledge_vocabulary, load_knowledge
-from bot.text import Analyzer, load_synonyms
+from bot.knowledge.index import KnowledgeIndex, knowledge_vocabulary, load_knowledge
+from bot.text.analyzer import Analyzer, load_synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "tests" / "data" / "questions.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.types import EventId, Incoming, Reply, RoomId, UserId
+from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from nio import (
 )
 from sqlalchemy import select
 
-from bot.context import Services
-from bot.matrix import MatrixTransport
-from bot.types import RoomId, UserId
+from bot.adapters.matrix.client import MatrixTransport
+from bot.core.context import Services
+from bot.core.messages import RoomId, UserId
 from storage.models import DirectRoom
 
 from .conftest import MEMBER

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.commands import Arg, CommandTable, Router, int_arg
-from bot.context import Context
-from bot.dispatcher import PRUNE_INTERVAL, Dispatcher, FloodLimiter
-from bot.types import Role, UserError, UserId
+from bot.core.commands import Arg, CommandTable, Router, int_arg
+from bot.core.context import Context
+from bot.core.dispatcher import PRUNE_INTERVAL, Dispatcher, FloodLimiter
+from bot.core.messages import Role, UserError, UserId
 from storage.models import HandledEvent, UserPrefs
 from tests.conftest import COORDINATOR, MEMBER, Conversation
 

@@ -14,12 +14,12 @@ from aiohttp.test_utils import make_mocked_request
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
-from bot.announcer import RETRY_UNCONFIRMED, Announcer, calendar_route, job_id
+from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher, build_services
-from bot.context import Services
-from bot.dispatcher import Dispatcher
-from bot.shell import ShellTransport
-from bot.types import EventId, Incoming, Reply, RoomId, UserId
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
+from bot.events.announcer import RETRY_UNCONFIRMED, Announcer, calendar_route, job_id
 from config.settings import Settings
 from storage.models import CalendarEvent, EventPost
 

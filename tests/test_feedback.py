@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher, build_services
 from bot.cli import main
-from bot.context import Services
-from bot.dispatcher import Dispatcher
-from bot.shell import ShellTransport
-from bot.types import EventId, Reaction, Redaction, Reply, RoomId, UserId
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import EventId, Reaction, Redaction, Reply, RoomId, UserId
 from config.settings import Settings
 from handlers.feedback import (
     FeedbackProblem,

@@ -9,11 +9,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.dispatcher import MAX_MESSAGE, Dispatcher
-from bot.initiative_csv import InitiativeRow, write_initiatives_csv
-from bot.matrix import CONTENT_BUDGET, addressed_text, encoded_size, message_contents
-from bot.text import Analyzer, clean_text, spreadsheet_safe
-from bot.types import EventId, Incoming, Reply, RoomId, UserId
+from bot.adapters.matrix.client import (
+    CONTENT_BUDGET,
+    addressed_text,
+    encoded_size,
+    message_contents,
+)
+from bot.core.dispatcher import MAX_MESSAGE, Dispatcher
+from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
+from bot.initiatives.csv_io import InitiativeRow, write_initiatives_csv
+from bot.text.analyzer import Analyzer, clean_text, spreadsheet_safe
 from storage.db import Database
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 

@@ -7,8 +7,8 @@ import time
 import aiohttp
 from aiohttp import web
 
-from bot.homeserver import free_port
-from bot.http import build_app, start_http
+from bot.adapters.web import build_app, start_http
+from bot.demo.homeserver import free_port
 from storage.db import Database
 
 

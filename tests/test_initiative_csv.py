@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.initiative_csv import (
+from bot.initiatives.csv_io import (
     InitiativeRow,
     parse_initiatives_csv,
     validate_row,
     write_initiatives_csv,
 )
-from bot.regions import bundesland_of
+from bot.initiatives.regions import bundesland_of
 
 HEADER = "name,region,topics,description,contact,website\n"
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo" / "initiatives.csv"

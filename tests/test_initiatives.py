@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.tasks import repeat
-from bot.types import UserId
+from bot.core.jobs import repeat
+from bot.core.messages import UserId
 from handlers.initiatives import export_csv, import_csv
 from tests.conftest import COORDINATOR, MEMBER
 from tests.fakes import RecordingTransport
@@ -28,7 +28,7 @@ async def demo(services):
 
 async def test_demo_data_covers_all_laender(demo, services) -> None:
     text = await export_csv(services)
-    from bot.initiative_csv import parse_initiatives_csv
+    from bot.initiatives.csv_io import parse_initiatives_csv
 
     rows, errors = parse_initiatives_csv(text.encode())
     assert not errors
@@ -127,9 +127,9 @@ async def test_contact_edits_own_initiative_only(demo, chat) -> None:
 
 
 async def test_introductions_pair_strong_overlaps_once(demo, services) -> None:
-    from bot.intros import introduction_round
-    from bot.shell import ShellTransport
-    from bot.types import RoomId
+    from bot.adapters.shell import ShellTransport
+    from bot.core.messages import RoomId
+    from bot.initiatives.intros import introduction_round
 
     transport = ShellTransport(coordinator=False)
     rooms = [RoomId("!news"), RoomId("!lobby")]
@@ -147,9 +147,9 @@ async def test_introductions_pair_strong_overlaps_once(demo, services) -> None:
 async def test_no_rooms_uses_up_no_introductions(demo, services) -> None:
     from sqlalchemy import func, select
 
-    from bot.intros import introduction_round
-    from bot.shell import ShellTransport
-    from bot.types import RoomId
+    from bot.adapters.shell import ShellTransport
+    from bot.core.messages import RoomId
+    from bot.initiatives.intros import introduction_round
     from storage.models import Introduction
 
     transport = ShellTransport(coordinator=False)
@@ -161,8 +161,8 @@ async def test_no_rooms_uses_up_no_introductions(demo, services) -> None:
 
 
 async def test_contact_opts_out_of_introductions(demo, chat, services) -> None:
-    from bot.intros import introduction_round
-    from bot.shell import ShellTransport
+    from bot.adapters.shell import ShellTransport
+    from bot.initiatives.intros import introduction_round
 
     owner = "@hydrogen-hub:localhost"
     [off] = await chat("!vorstellen aus", user=owner)

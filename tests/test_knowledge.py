@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.knowledge import (
+from bot.knowledge.index import (
     Entry,
     KnowledgeIndex,
     entry_from_answer,
     knowledge_vocabulary,
     load_knowledge,
 )
-from bot.text import Analyzer, load_synonyms
+from bot.text.analyzer import Analyzer, load_synonyms
 from tests.eval_questions import score
 
 ROOT = Path(__file__).resolve().parent.parent

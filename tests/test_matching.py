@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.initiative_csv import InitiativeRow, parse_initiatives_csv
-from bot.matching import (
+from bot.initiatives.csv_io import InitiativeRow, parse_initiatives_csv
+from bot.initiatives.matcher import (
     SHIPPED_TOPICS,
     Hit,
     Matcher,
@@ -15,8 +15,8 @@ from bot.matching import (
     load_taxonomy,
     taxonomy_vocabulary,
 )
-from bot.regions import shipped_regions
-from bot.text import Analyzer, load_synonyms
+from bot.initiatives.regions import shipped_regions
+from bot.text.analyzer import Analyzer, load_synonyms
 from tests.eval_matching import DATA, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent

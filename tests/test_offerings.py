@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.types import UserId
+from bot.core.messages import UserId
 from storage.models import UnansweredQuestion
 from tests.conftest import COORDINATOR, MEMBER
 

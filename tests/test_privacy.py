@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text
 
 from bot.app import build_services
-from bot.context import Services
-from bot.dispatcher import Dispatcher
-from bot.pseudonym import SECRET_KEY, pseudonymise
-from bot.types import RoomId
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import RoomId
 from config.settings import Settings
 from storage.models import (
     CalendarEvent,
@@ -20,6 +19,7 @@ from storage.models import (
     Initiative,
     KnowledgeEntry,
 )
+from storage.pseudonyms import SECRET_KEY, pseudonymise
 
 from .conftest import COORDINATOR, MEMBER, Conversation
 from .fakes import RecordingTransport

@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.context import Services
-from bot.questions import (
+from bot.core.context import Services
+from bot.core.messages import UserId
+from bot.knowledge.questions import (
     DAILY_LIMIT,
     group_terms,
     key_terms,
     matching_groups,
 )
-from bot.types import UserId
-from handlers import offerings
+from handlers import knowledge
 from storage.models import KnowledgeEntry, QuestionGroup, QuestionGroupTerm, UnansweredQuestion
 from storage.questions import MAX_QUESTION_CHARS
 
@@ -198,10 +198,10 @@ async def test_the_listing_names_how_many_more_are_open(
     chat: Conversation, services: Services
 ) -> None:
     rng = random.Random(13)
-    for _ in range(offerings._MAX_OPEN + 3):
+    for _ in range(knowledge._MAX_OPEN + 3):
         await chat(f"!frage {nonsense(rng)}", user=UserId(f"@m{rng.random()}:localhost"))
     [listing] = await chat("!faq unbeantwortet", user=COORDINATOR)
-    assert len(listed(listing)) == offerings._MAX_OPEN
+    assert len(listed(listing)) == knowledge._MAX_OPEN
     assert "3 weitere offene Fragen" in listing
 
 
@@ -300,7 +300,7 @@ async def test_retention_deletes_old_questions_and_emptied_groups(
     services.clock = lambda: now - timedelta(days=10)
     await chat("!frage Wann fährt der Zug nach Hamburg?", user=OTHER)
     services.clock = lambda: now
-    await offerings.apply_retention(services)
+    await knowledge.apply_retention(services)
     [(number, count, state, text)] = await groups(services)
     assert (count, state, text) == (1, "open", "Wann fährt der Zug nach Hamburg?")
     assert await stored(services) == [(number, text)]
@@ -315,7 +315,7 @@ async def test_retention_keeps_answered_groups(chat: Conversation, services: Ser
     [(number, _, _, _)] = await groups(services)
     await chat(f"!faq antwort {number} Stündlich.", user=COORDINATOR)
     services.clock = lambda: now
-    await offerings.apply_retention(services)
+    await knowledge.apply_retention(services)
     assert await stored(services) == []
     assert [(gid, state) for gid, _, state, _ in await groups(services)] == [(number, "answered")]
 

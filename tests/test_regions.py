@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.regions import Regions, bundesland_of, load_regions, shipped_regions
+from bot.initiatives.regions import Regions, bundesland_of, load_regions, shipped_regions
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import CONFIG_DIR
-from bot.i18n import load_texts
-from bot.schedule import (
+from bot.core.i18n import load_texts
+from bot.events.slots import (
     Kind,
     ScheduleError,
     SlotKind,
@@ -26,6 +25,7 @@ from bot.schedule import (
     to_utc,
     txn_id,
 )
+from config import CONFIG_DIR
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

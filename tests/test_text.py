@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.text import Analyzer, detect_language, fold, load_synonyms
+from bot.text.analyzer import Analyzer, detect_language, fold, load_synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
 SYNONYMS = [

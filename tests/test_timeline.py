@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from nio import RoomMessagesError, RoomMessagesResponse, SyncResponse
 
-from bot.context import Services
-from bot.dispatcher import Dispatcher
-from bot.matrix import MatrixBot
-from bot.timeline import GapError, Progress, RoomQueues, fill_gap
-from bot.types import RoomId
+from bot.adapters.matrix.client import MatrixBot
+from bot.adapters.matrix.timeline import GapError, Progress, RoomQueues, fill_gap
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import RoomId
 
 from .fakes import RecordingTransport
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.context import Services
-from bot.dispatcher import Dispatcher
-from bot.types import EventId, Reaction, RoomId, UserId
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import EventId, Reaction, RoomId, UserId
 from config.settings import Settings
 from storage.models import HandledEvent, UserPrefs
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.homeserver import LocalSynapse, Registration, free_port
+from bot.demo.homeserver import LocalSynapse, Registration, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import pytest
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 from .postgres import LocalPostgres, PostgresUnavailable
 from .synapse import MemberClient, MemberFactory, new_member

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from bot.homeserver import free_port
+from bot.demo.homeserver import free_port
 
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
 SERVER_USER = "postgres"

@@ -19,7 +19,7 @@ from nio import (
     SyncError,
 )
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 SYNC_POLL_MS = 1000
 DEFAULT_WAIT = 15.0

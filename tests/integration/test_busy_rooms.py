@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from nio import Event, RoomMessagesResponse
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 from .botproc import BotProcess, new_bot
 from .synapse import MemberClient, new_member, send_text

@@ -31,7 +31,7 @@ from signedjson.sign import verify_signed_json
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 from storage.models import CalendarEvent, DirectRoom
 
 from .botproc import BotProcess, new_bot

@@ -19,7 +19,7 @@ from nio import Event, RoomMemberEvent, RoomMessagesResponse
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 from storage.models import EventPost
 
 from .botproc import BotProcess, new_bot

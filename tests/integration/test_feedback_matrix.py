@@ -21,10 +21,10 @@ from nio import (
 )
 from sqlalchemy import func, select
 
-from bot.homeserver import LocalSynapse
-from bot.pseudonym import SECRET_KEY, pseudonymise
+from bot.demo.homeserver import LocalSynapse
 from storage.db import Database
 from storage.models import CalendarEvent, FeedbackRating
+from storage.pseudonyms import SECRET_KEY, pseudonymise
 
 from .botproc import BotProcess, new_bot
 from .synapse import MemberClient, create_room, new_member, send_text, wait_for_event

@@ -21,10 +21,10 @@ from nio import (
 
 import config
 from bot.app import routers
-from bot.commands import CommandTable
-from bot.homeserver import LocalSynapse
-from bot.i18n import Texts, load_texts
-from bot.types import Role
+from bot.core.commands import CommandTable
+from bot.core.i18n import Texts, load_texts
+from bot.core.messages import Role
+from bot.demo.homeserver import LocalSynapse
 
 from .botproc import BotProcess, new_bot
 from .synapse import MemberClient, create_room, new_member, send_text, sync_once, wait_for_event

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 from .botproc import new_bot
 from .synapse import create_room, new_member, send_text, wait_for_event

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 from .botproc import ROOT, new_bot
 from .synapse import new_member

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from nio import Event, MegolmEvent, RoomMemberEvent, RoomMessagesResponse
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 from .botproc import BotProcess, new_bot
 from .synapse import MemberClient, new_member, sync_once, wait_for_event

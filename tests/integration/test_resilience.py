@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.homeserver import LocalSynapse
+from bot.demo.homeserver import LocalSynapse
 
 from .botproc import BotProcess, new_bot
 from .synapse import create_room, new_member, send_text, wait_for_event

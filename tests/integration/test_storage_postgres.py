@@ -13,10 +13,10 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 import config
+from bot.adapters.shell import run_shell
 from bot.app import build_dispatcher, build_services
-from bot.i18n import load_texts
-from bot.shell import run_shell
-from bot.types import UserId
+from bot.core.i18n import load_texts
+from bot.core.messages import UserId
 from config.settings import Settings
 from storage.db import Database
 from storage.models import HandledEvent, UserPrefs

@@ -7,14 +7,14 @@ import logging
 import re
 from html import escape
 
-from bot.commands import Arg, Router, int_arg
-from bot.context import Context, Services
-from bot.knowledge import Entry, KnowledgeIndex, entry_from_answer
-from bot.pseudonym import pseudonym
-from bot.questions import file_question, terms_of
-from bot.types import Lang, Role, UserError
+from bot.core.commands import Arg, Router, int_arg
+from bot.core.context import Context, Services
+from bot.core.messages import Lang, Role, UserError
+from bot.knowledge.index import Entry, KnowledgeIndex, entry_from_answer
+from bot.knowledge.questions import file_question, terms_of
 from storage import questions
 from storage.models import KnowledgeEntry
+from storage.pseudonyms import pseudonym
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
 log = logging.getLogger(__name__)

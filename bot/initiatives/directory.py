@@ -9,9 +9,9 @@ import ctypes.util
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.matching import Matcher, Taxonomy
-from bot.regions import Regions
-from bot.text import Analyzer
+from bot.initiatives.matcher import Matcher, Taxonomy
+from bot.initiatives.regions import Regions
+from bot.text.analyzer import Analyzer
 from storage.db import Database
 from storage.initiatives import all_initiatives, directory_version, to_row
 

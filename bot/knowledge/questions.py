@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.knowledge import SIMILAR, KnowledgeIndex, overlap
+from bot.knowledge.index import SIMILAR, KnowledgeIndex, overlap
 from storage import questions
 from storage.db import Database
 from storage.questions import MAX_QUESTION_CHARS, TERM_CHARS

@@ -14,7 +14,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.types import UserId
+from bot.core.messages import UserId
 from storage.db import Database
 from storage.models import BotState
 

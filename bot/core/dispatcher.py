@@ -14,10 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import Command, CommandTable
-from bot.context import Context, Services
-from bot.text import clean_text, detect_language
-from bot.types import (
+from bot.core.commands import Command, CommandTable
+from bot.core.context import Context, Services
+from bot.core.messages import (
     Incoming,
     Lang,
     Reaction,
@@ -31,6 +30,7 @@ from bot.types import (
     UserId,
     server_of,
 )
+from bot.text.analyzer import clean_text, detect_language
 from storage.db import is_transient
 from storage.models import HandledEvent, UserPrefs
 

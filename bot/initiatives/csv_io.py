@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.text import spreadsheet_safe, spreadsheet_text
+from bot.text.analyzer import spreadsheet_safe, spreadsheet_text
 
 COLUMNS = ("name", "region", "topics", "description", "contact", "website")
 

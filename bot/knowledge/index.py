@@ -25,7 +25,7 @@ import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.text import Analyzer, detect_language, fold
+from bot.text.analyzer import Analyzer, detect_language, fold
 
 LANGUAGES = ("de", "en", "de-simple")
 

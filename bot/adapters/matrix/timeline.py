@@ -13,7 +13,7 @@ from typing import Any
 
 from nio import RoomMemberEvent, RoomMessagesError, RoomMessagesResponse
 
-from bot.types import RoomId
+from bot.core.messages import RoomId
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from html import escape
 
 from sqlalchemy import select
 
-from bot.context import Services
-from bot.matching import Hit, Matcher
-from bot.types import Reply, RoomId, Transport, UserId
+from bot.core.context import Services
+from bot.core.messages import Reply, RoomId, Transport, UserId
+from bot.initiatives.matcher import Hit, Matcher
 from storage.initiatives import all_initiatives
 from storage.models import Initiative, Introduction
 

@@ -26,10 +26,11 @@ import snowballstemmer
 import yaml
 from rapidfuzz import fuzz, process
 
-from bot.regions import Regions, words
-from bot.text import Analyzer, fold
+from bot.initiatives.regions import Regions, words
+from bot.text.analyzer import Analyzer, fold
+from config import CONFIG_DIR
 
-SHIPPED_TOPICS = Path(__file__).resolve().parent.parent / "config" / "topics.yaml"
+SHIPPED_TOPICS = CONFIG_DIR / "topics.yaml"
 
 # How much each signal counts in a score.
 CONCEPT_WEIGHT = 0.6

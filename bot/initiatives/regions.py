@@ -16,9 +16,10 @@ from typing import Literal
 
 import yaml
 
-from bot.text import fold
+from bot.text.analyzer import fold
+from config import CONFIG_DIR
 
-SHIPPED_REGIONS = Path(__file__).resolve().parent.parent / "config" / "regions.yaml"
+SHIPPED_REGIONS = CONFIG_DIR / "regions.yaml"
 
 _WORD = re.compile(r"[^\W_]+")
 

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.text import fold
-from bot.types import Lang, Reaction, Redaction, Role, UsageError
+from bot.core.messages import Lang, Reaction, Redaction, Role, UsageError
+from bot.text.analyzer import fold
 
 if TYPE_CHECKING:
-    from bot.context import Context, Services
+    from bot.core.context import Context, Services
 
 Handler = Callable[..., Awaitable[None]]
 ReactionHook = Callable[["Services", AsyncSession, Reaction], Awaitable[None]]

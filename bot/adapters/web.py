@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.context import Services
+from bot.core.context import Services
 
 STALE_AFTER = 120.0  # seconds without a finished sync (the long poll is 30 s)
 

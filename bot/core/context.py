@@ -11,20 +11,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.directory import Directory
-from bot.i18n import Texts
-from bot.knowledge import KnowledgeIndex, Offers
-from bot.metrics import Metrics
-from bot.schedule import local_when
-from bot.text import Analyzer
-from bot.types import Attachment, Incoming, Lang, Reply, Role, Transport, UserId
+from bot.core.i18n import Texts
+from bot.core.messages import Attachment, Incoming, Lang, Reply, Role, Transport, UserId
+from bot.core.metrics import Metrics
+from bot.events.slots import local_when
+from bot.initiatives.directory import Directory
+from bot.knowledge.index import KnowledgeIndex, Offers
+from bot.text.analyzer import Analyzer
 from config.settings import Settings
 from storage.db import Database
 from storage.models import UserPrefs
 
 if TYPE_CHECKING:
-    from bot.announcer import Announcer
-    from bot.commands import CommandTable
+    from bot.core.commands import CommandTable
+    from bot.events.announcer import Announcer
 
 
 @dataclass

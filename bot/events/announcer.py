@@ -23,9 +23,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bot.context import Services
-from bot.http import Route
-from bot.schedule import (
+from bot.adapters.web import Route
+from bot.core.context import Services
+from bot.core.messages import Attachment, Reply, RoomId, Transport
+from bot.events.slots import (
     Slot,
     SlotKind,
     Window,
@@ -36,7 +37,6 @@ from bot.schedule import (
     relevant,
     txn_id,
 )
-from bot.types import Attachment, Reply, RoomId, Transport
 from storage.models import CalendarEvent, EventPost
 
 log = logging.getLogger(__name__)

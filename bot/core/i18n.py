@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from bot.types import LANGS, Lang
+from bot.core.messages import LANGS, Lang
 
 
 class Texts:

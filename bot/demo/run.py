@@ -13,8 +13,8 @@ from pathlib import Path
 from nio import AsyncClient, RoomCreateResponse, RoomMessageNotice, SyncResponse
 
 from bot.app import build_services, serve
-from bot.demo_data import load_demo_data
-from bot.homeserver import LocalSynapse, Registration, free_port
+from bot.demo.data import load_demo_data
+from bot.demo.homeserver import LocalSynapse, Registration, free_port
 from config.settings import Settings, load_settings
 
 DEMO_DIR = Path(".demo")

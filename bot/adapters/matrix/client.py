@@ -39,12 +39,21 @@ from nio import (
 from nio.exceptions import EncryptionError, LocalProtocolError
 from sqlalchemy import select
 
-from bot.context import Services
-from bot.crosssigning import CrossSigningError, bootstrap, own_keys
-from bot.dispatcher import Dispatcher
-from bot.tasks import sleep_unless
-from bot.timeline import PAGE_SIZE, Batch, GapError, Progress, RoomQueues, fill_gap
-from bot.types import EventId, Incoming, Reaction, Redaction, Reply, RoomId, UserId, server_of
+from bot.adapters.matrix.crosssigning import CrossSigningError, bootstrap, own_keys
+from bot.adapters.matrix.timeline import PAGE_SIZE, Batch, GapError, Progress, RoomQueues, fill_gap
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.jobs import sleep_unless
+from bot.core.messages import (
+    EventId,
+    Incoming,
+    Reaction,
+    Redaction,
+    Reply,
+    RoomId,
+    UserId,
+    server_of,
+)
 from storage.db import Database
 from storage.models import DirectRoom, HandledEvent
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-from bot.context import Services
+from bot.core.context import Services
+from config import CONFIG_DIR
 from handlers.initiatives import import_csv
 from storage.models import CalendarEvent
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "config" / "demo"
+DEMO_DIR = CONFIG_DIR / "demo"
 
 
 async def load_demo_data(services: Services) -> None:

@@ -7,9 +7,9 @@ import json
 import sys
 from typing import TextIO
 
-from bot.dispatcher import Dispatcher
-from bot.text import clean_text
-from bot.types import EventId, Incoming, Reply, RoomId, UserId
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
+from bot.text.analyzer import clean_text
 
 SHELL_ROOM = RoomId("!shell")
 
