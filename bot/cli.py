@@ -1,4 +1,5 @@
-"""`initiative-bot` command line: run, shell, demo, data import/export, db upgrade, check."""
+"""`initiative-bot` command line: run, shell, demo, data import/export, db upgrade, check,
+e2ee status and recovery keys."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.adapters.matrix.client import StartupError
+from bot.adapters.matrix.identity import new_recovery_key, status
 from bot.adapters.shell import run_shell
 from bot.app import build_dispatcher, build_services, load_data, run
 from bot.core.context import Services
@@ -47,11 +49,28 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     sub.add_parser("check", help="validate settings and data files")
+    e2ee = sub.add_parser("e2ee", help="the bot's encrypted identity")
+    e2ee_actions = e2ee.add_subparsers(dest="action", required=True)
+    e2ee_actions.add_parser(
+        "status", help="device, cross-signing, master key and recovery key (no sync loop)"
+    )
+    e2ee_actions.add_parser("new-recovery-key", help="print a fresh recovery key")
     return parser
+
+
+RECOVERY_KEY_HINT = (
+    "A new recovery key (it opens the bot's cross-signing keys in secret storage on the "
+    "homeserver). Keep it safe, like the password, and give it to the bot as BOT_RECOVERY_KEY "
+    "or in a file named by BOT_RECOVERY_KEY_FILE. It is shown only this once."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "e2ee" and args.action == "new-recovery-key":
+        print(new_recovery_key())  # needs no settings: the key is made here, on this machine
+        print(RECOVERY_KEY_HINT, file=sys.stderr)
+        return 0
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -109,8 +128,18 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
             for line in problems:
                 print(line)
             if not problems:
+                for name in ("recovery_key", "recovery_key_file"):
+                    if getattr(settings, name) is not None:  # validated on load; never shown
+                        print(f"BOT_{name.upper()}: valid")
                 print("OK")
             return 1 if problems else 0
+        case "e2ee":
+            problems = [p for p in settings.problems_for_run() if not p.startswith("BOT_PASSWORD")]
+            if problems:
+                raise SettingsError(problems)
+            lines, fine = await status(settings)
+            print("\n".join(lines))
+            return 0 if fine else 1
         case "demo":
             await demo()
     return 0

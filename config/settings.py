@@ -10,12 +10,20 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.core.messages import Lang
+from config.recovery_key import RecoveryKeyError, decode_recovery_key
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -54,6 +62,8 @@ class Settings(BaseSettings):
     access_token: SecretStr | None = None
     e2ee: bool = True
     store_path: Path = Path("./data/store")
+    recovery_key: SecretStr | None = None
+    recovery_key_file: Path | None = None
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
     coordinators: StrList = Field(default_factory=list)
     announcement_rooms: StrList = Field(default_factory=list)
@@ -125,6 +135,37 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("recovery_key")
+    @classmethod
+    def _recovery_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            decode_recovery_key(value.get_secret_value())
+        except RecoveryKeyError as exc:  # the message never holds the key
+            raise ValueError(f"invalid recovery key: it {exc}") from None
+        return value
+
+    @field_validator("recovery_key_file", mode="before")
+    @classmethod
+    def _no_empty_path(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("recovery_key_file")
+    @classmethod
+    def _recovery_key_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if info.data.get("recovery_key") is not None:
+            raise ValueError("set either BOT_RECOVERY_KEY or BOT_RECOVERY_KEY_FILE, not both")
+        try:
+            decode_recovery_key(value.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"cannot read {value}: {exc.strerror or exc}") from None
+        except (RecoveryKeyError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{value} holds no valid recovery key: it {exc}") from None
+        return value
+
     @field_validator("user_id")
     @classmethod
     def _user_id(cls, value: str | None) -> str | None:
@@ -180,6 +221,15 @@ class Settings(BaseSettings):
     @property
     def server_name(self) -> str:
         return self.user_id.split(":", 1)[1] if self.user_id else "localhost"
+
+    def recovery_key_bytes(self) -> bytes | None:
+        """The secret storage key from BOT_RECOVERY_KEY or BOT_RECOVERY_KEY_FILE (validated on
+        load), or None when neither is set. Never log it."""
+        if self.recovery_key is not None:
+            return decode_recovery_key(self.recovery_key.get_secret_value())
+        if self.recovery_key_file is not None:
+            return decode_recovery_key(self.recovery_key_file.read_text(encoding="utf-8"))
+        return None
 
     def problems_for_run(self) -> list[str]:
         """What `run` additionally needs: where to connect and how to log in."""

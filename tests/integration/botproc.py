@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -108,6 +110,36 @@ class BotProcess:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not logged: {texts}\n{self.log_tail()}")
             await asyncio.sleep(0.1)
+
+    def state(self, key: str) -> str | None:
+        """A value the bot recorded in its database (device_id, access_token, ...)."""
+        with sqlite3.connect(self.directory / "bot.db") as db:
+            row = db.execute("SELECT value FROM bot_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    async def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """A client-server API call with the bot's current access token, as another client of
+        the bot's account would make it."""
+        url = f"{self.synapse.url}/_matrix/client/v3{path}"
+        headers = {"Authorization": f"Bearer {self.state('access_token')}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(method, url, json=body, headers=headers) as resp,
+        ):
+            return resp.status, dict(await resp.json(content_type=None) or {})
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`initiative-bot ARGS` with the bot's settings, as its operator would run it."""
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=self.directory,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():

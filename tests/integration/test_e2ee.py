@@ -354,6 +354,7 @@ async def test_restart_keeps_the_device_and_a_lost_or_damaged_store_gets_a_new_o
         assert stat.S_IMODE(store.stat().st_mode) == 0o700
         assert {stat.S_IMODE(p.stat().st_mode) for p in store.iterdir()} == {0o600}
         assert (store / "cross-signing.json").is_file()
+        assert bot.log_tail(400).count("BOT_RECOVERY_KEY is not set") == 1  # what is at stake
 
         assert await bot.stop() == 0
         await bot.start()
@@ -370,6 +371,9 @@ async def test_restart_keeps_the_device_and_a_lost_or_damaged_store_gets_a_new_o
         assert second != first
         assert f"crypto store for device {first} is missing" in bot.log_tail(400)
         await cross_signed_device(member, bot, second)
+        await bot.wait_for_log(f"deleted stale devices of the bot: {first}", timeout=WAIT)
+        status, listed = await bot.api("GET", "/devices")
+        assert status == 200 and first not in {d["device_id"] for d in listed["devices"]}
         await new_room_key(member, room_id)  # as Element does for a device that appears
         assert (await ask(member, room_id, bot, "!hilfe")).startswith(HELP_TITLE)
 
@@ -380,6 +384,7 @@ async def test_restart_keeps_the_device_and_a_lost_or_damaged_store_gets_a_new_o
         assert third not in (first, second)
         assert f"crypto store for device {second} is unusable" in bot.log_tail(400)
         await cross_signed_device(member, bot, third)
+        await bot.wait_for_log(f"deleted stale devices of the bot: {second}", timeout=WAIT)
         await new_room_key(member, room_id)
         assert (await ask(member, room_id, bot, "!hilfe")).startswith(HELP_TITLE)
     finally:

@@ -39,7 +39,9 @@ from nio import (
 from nio.exceptions import EncryptionError, LocalProtocolError
 from sqlalchemy import select
 
-from bot.adapters.matrix.crosssigning import CrossSigningError, bootstrap, own_keys
+from bot.adapters.matrix.crosssigning import CrossSigningError, own_keys
+from bot.adapters.matrix.devices import DEVICE_NAME
+from bot.adapters.matrix.identity import IdentityKeeper
 from bot.adapters.matrix.timeline import PAGE_SIZE, Batch, GapError, Progress, RoomQueues, fill_gap
 from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
@@ -433,6 +435,8 @@ class MatrixBot:
         self._key_waits: set[asyncio.Task[None]] = set()
         self.synced = asyncio.Event()  # pulsed after each sync and key exchange
         self.cross_signed = False
+        self.identity = IdentityKeeper(self.settings)  # cross-signing, recovery, stale devices
+        self.replaced_device: str | None = None  # the device a new login replaced
 
     # -- start-up -----------------------------------------------------------------------
 
@@ -526,10 +530,11 @@ class MatrixBot:
             )
         self.client.device_id = None  # type: ignore[assignment]
         resp = await self.client.login(
-            self.settings.password.get_secret_value(), device_name="initiative-bot"
+            self.settings.password.get_secret_value(), device_name=DEVICE_NAME
         )
         if not isinstance(resp, LoginResponse):
             raise StartupError(f"BOT_PASSWORD: login as {self.user_id} failed ({resp.message})")
+        self.replaced_device = await self.services.db.get_state("device_id") or None
         await self.services.db.set_state("device_id", resp.device_id)
         await self.services.db.set_state("access_token", resp.access_token)
         await self.services.db.set_state("sync_token", "")
@@ -645,17 +650,13 @@ class MatrixBot:
             await self.client.keys_claim(self.client.get_users_for_key_claiming())
 
     async def _cross_sign(self) -> None:
-        """After the device keys are up: publish the bot's identity and sign the device."""
+        """After the device keys are up: sign the device with the bot's identity (restored from
+        secret storage after a lost store) and delete its stale devices (bot.identity)."""
         if not self.client.olm:
             self.cross_signed = True
             return
-        password = self.settings.password
         try:
-            await bootstrap(
-                self.client,
-                self.settings.store_path,
-                password.get_secret_value() if password else None,
-            )
+            await self.identity.secure(self.client, replaced=self.replaced_device)
         except (CrossSigningError, ValueError) as exc:
             log.warning("cross-signing not set up, clients may show the bot as unverified: %s", exc)
         self.cross_signed = True  # a network error above leaves it for the next sync

@@ -8,6 +8,10 @@ with signedjson (PyNaCl ed25519 over canonical JSON, as the homeserver checks th
 The private keys live in `cross-signing.json` in the crypto store (mode 0600): they belong to
 the same secret as the device. The file also names the device they signed, so a restart with
 the same device costs no request, and a new device is signed once.
+
+With a recovery key the keys are also kept in the server's secret storage (`m.cross_signing.*`
+secrets, see `bot.secret_storage`), as Element keeps them: a device that lost its store restores
+the same identity from there and signs itself, and members' clients see no change.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,17 +28,22 @@ from nio import AsyncClient
 from signedjson.key import (
     SigningKey,
     decode_signing_key_base64,
+    decode_verify_key_base64,
     encode_signing_key_base64,
     encode_verify_key_base64,
     generate_signing_key,
     get_verify_key,
 )
-from signedjson.sign import sign_json
+from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_json
+
+from bot.adapters.matrix.client_api import call, password_auth
+from bot.adapters.matrix.secret_storage import Vault, open_vault, store_secrets
 
 log = logging.getLogger(__name__)
 
 KEYS_FILE = "cross-signing.json"
-API = "/_matrix/client/v3"
+USAGES = ("master", "self_signing", "user_signing")
+SECRETS = {usage: f"m.cross_signing.{usage}" for usage in USAGES}  # secret names in SSSS
 
 
 class CrossSigningError(Exception):
@@ -108,18 +118,9 @@ def upload_body(user_id: str, identity: Identity) -> dict[str, Any]:
     return body
 
 
-async def _call(
-    client: AsyncClient, method: str, path: str, body: dict[str, Any]
-) -> tuple[int, dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {client.access_token}"}
-    resp = await client.send(method, API + path, json.dumps(body), headers)
-    async with resp:
-        return resp.status, await resp.json(content_type=None)
-
-
 async def own_keys(client: AsyncClient) -> dict[str, Any]:
     """The homeserver's view of the bot's keys: `master_keys`, `device_keys`, ..."""
-    status, data = await _call(client, "POST", "/keys/query", {"device_keys": {client.user_id: []}})
+    status, data = await call(client, "POST", "/keys/query", {"device_keys": {client.user_id: []}})
     if status != 200:
         raise CrossSigningError(f"keys/query answered {status}: {data.get('error', data)}")
     return data
@@ -128,17 +129,15 @@ async def own_keys(client: AsyncClient) -> dict[str, Any]:
 async def _upload_identity(client: AsyncClient, identity: Identity, password: str | None) -> None:
     """Publish the public keys; the homeserver asks for the password (user-interactive auth)."""
     body = upload_body(client.user_id, identity)
-    status, data = await _call(client, "POST", "/keys/device_signing/upload", body)
+    status, data = await call(client, "POST", "/keys/device_signing/upload", body)
     if status == 401 and "flows" in data:
         if password is None:
             raise CrossSigningError("BOT_PASSWORD is needed to publish cross-signing keys")
-        body["auth"] = {
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": client.user_id},
-            "password": password,
-            "session": data.get("session"),
-        }
-        status, data = await _call(client, "POST", "/keys/device_signing/upload", body)
+        auth = password_auth(data, client.user_id, password)
+        if auth is None:
+            raise CrossSigningError("the homeserver offers no password step to publish keys")
+        body["auth"] = auth
+        status, data = await call(client, "POST", "/keys/device_signing/upload", body)
     if status != 200:
         raise CrossSigningError(f"device_signing/upload answered {status}: {data.get('error')}")
 
@@ -156,32 +155,147 @@ async def _sign_device(client: AsyncClient, identity: Identity, device: dict[str
             public(identity.master): master,
         }
     }
-    status, data = await _call(client, "POST", "/keys/signatures/upload", body)
+    status, data = await call(client, "POST", "/keys/signatures/upload", body)
     if status != 200 or data.get("failures"):
         raise CrossSigningError(f"signatures/upload answered {status}: {data}")
 
 
-async def bootstrap(client: AsyncClient, store: Path, password: str | None) -> bool:
+def published_keys(keys: dict[str, Any], user_id: str) -> dict[str, str | None]:
+    """The public cross-signing keys a `/keys/query` answer gives for `user_id`, by usage."""
+    found: dict[str, str | None] = {}
+    for usage in USAGES:
+        entry = (keys.get(f"{usage}_keys") or {}).get(user_id) or {}
+        values = list((entry.get("keys") or {}).values())
+        found[usage] = str(values[0]) if len(values) == 1 else None
+    return found
+
+
+def _published(identity: Identity) -> dict[str, str | None]:
+    return {
+        "master": public(identity.master),
+        "self_signing": public(identity.self_signing),
+        "user_signing": public(identity.user_signing),
+    }
+
+
+def identity_secrets(identity: Identity) -> dict[str, bytes]:
+    """The private keys as secret storage holds them: each 32-byte seed in unpadded base64."""
+    return {
+        SECRETS[usage]: encode_signing_key_base64(getattr(identity, usage)).encode()
+        for usage in USAGES
+    }
+
+
+def identity_from_secrets(secrets: dict[str, bytes]) -> Identity | None:
+    """The identity in decrypted secrets; None without the master and self-signing key. A
+    missing user-signing key is made anew (it signs other users only: nobody sees it change)."""
+    keys: dict[str, SigningKey] = {}
+    for usage in USAGES:
+        value = secrets.get(SECRETS[usage])
+        if value is None:
+            continue
+        try:
+            keys[usage] = _named(decode_signing_key_base64("ed25519", "seed", value.decode()))
+        except (ValueError, UnicodeDecodeError):
+            log.warning("secret %s in the secret storage is no ed25519 key", SECRETS[usage])
+    if "master" not in keys or "self_signing" not in keys:
+        return None
+    user_signing = keys.get("user_signing") or _named(generate_signing_key("new"))
+    return Identity(keys["master"], keys["self_signing"], user_signing)
+
+
+@dataclass
+class Trust:
+    """How the homeserver's keys present one device: the master key (unpadded base64, None
+    when none is published) and whether the device carries a valid signature of the
+    self-signing key that the master key signed."""
+
+    master: str | None
+    cross_signed: bool
+    reason: str
+
+
+def device_trust(keys: dict[str, Any], user_id: str, device_id: str) -> Trust:
+    """Check the chain master key → self-signing key → device in a `/keys/query` answer."""
+    master = (keys.get("master_keys") or {}).get(user_id)
+    self_signing = (keys.get("self_signing_keys") or {}).get(user_id)
+    device = ((keys.get("device_keys") or {}).get(user_id) or {}).get(device_id)
+    master_key = published_keys(keys, user_id)["master"]
+    if device is None:
+        return Trust(master_key, False, f"device {device_id} has no published keys")
+    if not master or not self_signing or master_key is None:
+        return Trust(master_key, False, "no cross-signing identity is published")
+    try:
+        [(ssk_id, ssk)] = self_signing["keys"].items()
+        msk = decode_verify_key_base64("ed25519", master_key, master_key)
+        verify_signed_json(self_signing, user_id, msk)
+        verify = decode_verify_key_base64("ed25519", ssk_id.split(":", 1)[1], ssk)
+        verify_signed_json(device, user_id, verify)
+    except (SignatureVerifyException, ValueError, KeyError):
+        return Trust(master_key, False, "the device carries no valid self-signing signature")
+    return Trust(master_key, True, "signed by the self-signing key, which the master key signs")
+
+
+Warn = Callable[[str], None]
+
+
+async def bootstrap(
+    client: AsyncClient,
+    store: Path,
+    password: str | None,
+    recovery_key: bytes | None = None,
+    warn: Warn = log.warning,
+) -> bool:
     """Make sure the bot's identity is published and signs this device; True if work was done.
 
     Run after the device keys are uploaded. Idempotent: nothing happens when the file says this
-    device is signed already; an identity the homeserver does not know (a lost store, a reset)
-    is replaced, which needs the password.
+    device is signed already (and, with a recovery key, the secret storage holds the identity).
+    Which identity: the one in the store while the homeserver publishes it; else, with a
+    recovery key, the one in the secret storage (restored, and published again if it is not);
+    else the store's or a new one, which replaces the published one (that needs the password).
+    A secret storage the recovery key does not open is never written; `warn` says why (once
+    per call), and an identity kept there is not replaced.
     """
     path = store / KEYS_FILE
-    identity = load_identity(path)
-    if identity is not None and identity.signed_device == client.device_id:
+    local = load_identity(path)
+    if recovery_key is None and local is not None and local.signed_device == client.device_id:
         return False
     keys = await own_keys(client)
     device = (keys.get("device_keys", {}).get(client.user_id) or {}).get(client.device_id)
     if device is None:
         raise CrossSigningError(f"device {client.device_id} has no published keys yet")
-    published = (keys.get("master_keys", {}).get(client.user_id) or {}).get("keys", {})
-    if identity is None or f"ed25519:{public(identity.master)}" not in published:
-        identity = identity or new_identity()
+    published = published_keys(keys, client.user_id)
+    vault: Vault | None = None
+    if recovery_key is not None:
+        vault = await open_vault(client, recovery_key, tuple(SECRETS.values()))
+        if vault.problem:
+            warn(f"BOT_RECOVERY_KEY: {vault.problem}; the bot leaves it unchanged")
+    stored = identity_from_secrets(vault.secrets) if vault else None
+    if local is not None and published["master"] == public(local.master):
+        identity = local
+    elif stored is not None:
+        identity = stored
+        log.info("cross-signing identity %s restored from secret storage", public(stored.master))
+    elif vault is not None and vault.problem and published["master"]:
+        raise CrossSigningError(
+            f"the published identity {published['master']} is not in this crypto store and "
+            "BOT_RECOVERY_KEY does not open the secret storage: it stays, and this device "
+            "stays unsigned until the right recovery key is set"
+        )
+    else:
+        identity = local or new_identity()
+    if identity is not local:
         save_identity(path, identity)  # before upload: a published key is never lost
+    if vault is not None and vault.writable:
+        wanted = identity_secrets(identity)
+        if any(vault.secrets.get(name) != value for name, value in wanted.items()):
+            key_id = await store_secrets(client, recovery_key or b"", vault, wanted)
+            log.info("cross-signing keys saved in secret storage (key %s)", key_id)
+    if published != _published(identity):
         await _upload_identity(client, identity, password)
         log.info("published cross-signing identity %s", public(identity.master))
+    elif identity.signed_device == client.device_id:
+        return False
     await _sign_device(client, identity, device)
     identity.signed_device = client.device_id
     save_identity(path, identity)
