@@ -22,9 +22,10 @@ from pathlib import Path
 
 from bot.adapters.matrix.client import addressed_text
 from bot.adapters.shell import ShellTransport
-from bot.app import build_dispatcher, build_services
+from bot.app import build_dispatcher
 from bot.core.dispatcher import MAX_MESSAGE, Dispatcher
 from bot.core.messages import EventId, Incoming, RoomId, UserId
+from bot.services import build_services
 from config.settings import Settings
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 

@@ -24,11 +24,11 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from bot.adapters.shell import ShellTransport
-from bot.app import build_dispatcher, build_services
-from bot.core.context import Services
+from bot.app import build_dispatcher
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Incoming, RoomId, UserId
 from bot.knowledge.questions import Filed, file_question, group_terms
+from bot.services import Services, build_services
 from config.settings import Settings
 from storage.models import QuestionGroup, QuestionGroupTerm, UnansweredQuestion
 
@@ -127,7 +127,7 @@ async def fill(
         ]
     rng.shuffle(rows)
     rows.sort(key=lambda row: row["asked_at"])
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         await session.execute(insert(QuestionGroup), groups)
         await session.execute(insert(QuestionGroupTerm), terms)
         for start in range(0, len(rows), 10_000):
@@ -196,12 +196,12 @@ async def report(
         number = rng.randrange(len(topics))
         text = variant(topics[number], rng)
         who = f"{rng.getrandbits(256):064x}"
-        async with services.db.session() as session:
+        async with services.db.transaction() as session:
             started = time.perf_counter()
             filed = await file_question(session, services.knowledge, who, text, "de", now())
             queries.append((time.perf_counter() - started) * 1000)
         if filed is Filed.JOINED:
-            async with services.db.sessions() as session:
+            async with services.db.read() as session:
                 group = await session.scalar(
                     select(UnansweredQuestion.group_id).where(UnansweredQuestion.pseudonym == who)
                 )

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from bot.adapters.matrix.client import StartupError
 from bot.adapters.matrix.identity import new_recovery_key, status
 from bot.adapters.shell import run_shell
-from bot.app import build_dispatcher, build_services, load_data, run
-from bot.core.context import Services
+from bot.app import build_dispatcher, run
 from bot.core.messages import UserId
 from bot.demo.run import demo
+from bot.services import Services, build_services, load_data
 from config.settings import Settings, SettingsError, load_settings
 from handlers import feedback, initiatives
 from storage.db import Database, MigrationError

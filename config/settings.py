@@ -22,12 +22,20 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.core.messages import Lang
 from config.recovery_key import RecoveryKeyError, decode_recovery_key
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _MXID = re.compile(r"^@[^:\s]+:[^\s]+$")
+Lang = Literal["de", "en", "de-simple"]  # reply languages; de-simple is Leichte Sprache
+LANGS: tuple[Lang, ...] = ("de", "en", "de-simple")
+
+
+def as_lang(value: str | None) -> Lang | None:
+    """A stored language code as a Lang (None when unset or unknown)."""
+    return next((lang for lang in LANGS if lang == value), None)
+
+
 DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 

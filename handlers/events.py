@@ -6,12 +6,15 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
+from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.core.commands import Arg, Router, int_arg
-from bot.core.context import Context
-from bot.core.messages import Role, UsageError, UserError
-from bot.events.announcer import CANCELLED, SCHEDULED, SENT, event_end, queue_notice
+from bot.core.context import Role
+from bot.core.errors import UsageError, UserError
+from bot.core.transport import Transport
+from bot.events.announcer import queue_notice
+from bot.events.ical import calendar_ics, event_end
 from bot.events.slots import (
     EventSpec,
     ScheduleError,
@@ -26,10 +29,16 @@ from bot.events.slots import (
     parse_title,
     to_utc,
 )
+from bot.services import Ctx, Services
 from config.settings import Settings
+from storage import events as event_store
+from storage.events import CANCELLED, SCHEDULED, SENT
 from storage.models import CalendarEvent, EventPost, EventSeries
 
 router = Router()
+
+REBUILD = "events.rebuild"
+CALENDAR_PAST = timedelta(days=30)
 
 UPCOMING_LIMIT = 10
 LIST_LIMIT = 30
@@ -53,16 +62,41 @@ _EDIT_FIELDS = {
 _SERIES_WORDS = {"serie", "series", "reihe"}
 
 
-def _problem(ctx: Context, error: ScheduleError) -> UsageError:
+def _problem(ctx: Ctx, error: ScheduleError) -> UsageError:
     return UsageError(ctx.t(f"events.error.{error.key}", **error.values))
 
 
-def _after_commit(ctx: Context) -> None:
-    if ctx.services.announcer is not None:
-        ctx.services.announcer.rebuild_after_commit(ctx.session)
+def _after_commit(ctx: Ctx) -> None:
+    """Once the change is stored, the schedule is rebuilt (if jobs run: not in the shell)."""
+
+    async def reschedule() -> None:
+        ctx.services.jobs.run_soon(REBUILD)
+
+    ctx.after_commit.append(reschedule)
 
 
-async def _editable(ctx: Context, event_id: int) -> CalendarEvent:
+@router.job(REBUILD, every=timedelta(hours=1), overlap=True)
+async def rebuild_schedule(services: Services, transport: Transport) -> None:
+    """Settle every live event: at start, after each change, and hourly as a safety net."""
+    await services.announcer.rebuild(transport)
+
+
+@router.route("GET", "/webinars.ics")
+async def calendar_feed(services: Services, _: web.Request) -> web.Response:
+    """Upcoming events and those of the last 30 days, cancelled ones included."""
+    now = services.clock()
+    async with services.db.read() as session:
+        listed = await event_store.events_since(session, now - CALENDAR_PAST)
+    return web.Response(
+        body=calendar_ics(listed, services.settings.server_name, now),
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": 'inline; filename="webinars.ics"',
+        },
+    )
+
+
+async def _editable(ctx: Ctx, event_id: int) -> CalendarEvent:
     event = await ctx.session.get(CalendarEvent, event_id)
     if event is None:
         raise UserError(ctx.t("events.error.no_event", id=event_id))
@@ -92,7 +126,7 @@ async def _editable(ctx: Context, event_id: int) -> CalendarEvent:
         ),
     ),
 )
-async def add_event(ctx: Context, spec: str) -> None:
+async def add_event(ctx: Ctx, spec: str) -> None:
     try:
         parsed = parse_event_spec(spec, ctx.services.clock(), ctx.settings.tz)
     except ScheduleError as error:
@@ -121,7 +155,7 @@ async def add_event(ctx: Context, spec: str) -> None:
         ctx.reply(text)
 
 
-async def _store(ctx: Context, spec: EventSpec) -> list[CalendarEvent]:
+async def _store(ctx: Ctx, spec: EventSpec) -> list[CalendarEvent]:
     series_id = None
     if spec.rule:
         series = EventSeries(rule=spec.rule)
@@ -155,7 +189,7 @@ async def _store(ctx: Context, spec: EventSpec) -> list[CalendarEvent]:
         "en": "all upcoming events with their IDs, cancelled ones too",
     },
 )
-async def list_events(ctx: Context) -> None:
+async def list_events(ctx: Ctx) -> None:
     now = ctx.services.clock()
     events = list(
         await ctx.session.scalars(
@@ -206,7 +240,7 @@ async def list_events(ctx: Context) -> None:
     },
     args=(Arg("event_id", "ID", int_arg), Arg("scope", "serie", optional=True, label_en="series")),
 )
-async def cancel_event(ctx: Context, event_id: int, scope: str | None) -> None:
+async def cancel_event(ctx: Ctx, event_id: int, scope: str | None) -> None:
     event = await _editable(ctx, event_id)
     targets = [event]
     if scope is not None:
@@ -252,7 +286,7 @@ async def cancel_event(ctx: Context, event_id: int, scope: str | None) -> None:
         Arg("change", "FELD=WERT", rest=True, label_en="FIELD=VALUE"),
     ),
 )
-async def edit_event(ctx: Context, event_id: int, change: str) -> None:
+async def edit_event(ctx: Ctx, event_id: int, change: str) -> None:
     name, equals, value = change.partition("=")
     field = _EDIT_FIELDS.get(name.strip().lower())
     if not equals or field is None:
@@ -310,7 +344,7 @@ def apply_edit(event: CalendarEvent, field: str, value: str, now: datetime, tz: 
         "de-simple": "zeigt die nächsten Termine",
     },
 )
-async def upcoming(ctx: Context) -> None:
+async def upcoming(ctx: Ctx) -> None:
     now = ctx.services.clock()
     candidates = await ctx.session.scalars(
         select(CalendarEvent)

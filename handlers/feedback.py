@@ -20,22 +20,18 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.commands import Arg, Router, int_arg
-from bot.core.context import Context, Services
-from bot.core.messages import (
-    Attachment,
-    Lang,
-    Reaction,
-    Redaction,
-    Role,
-    RoomId,
-    UsageError,
-    UserError,
-)
-from bot.events.announcer import CANCELLED, SENT, event_end
-from bot.events.slots import SlotKind, local_day
+from bot.core.context import Role
+from bot.core.errors import UsageError, UserError
+from bot.core.i18n import local_day
+from bot.core.messages import Attachment, Reaction, Redaction, RoomId
+from bot.core.transport import Transport
+from bot.events.ical import event_end
+from bot.events.slots import SlotKind
+from bot.services import Ctx, Services
 from bot.text.analyzer import spreadsheet_safe
-from config.settings import Settings
+from config.settings import Lang, Settings
 from storage.db import purge_handled
+from storage.events import CANCELLED, SENT
 from storage.initiatives import purge_handovers
 from storage.models import BotState, CalendarEvent, EventPost, FeedbackComment, FeedbackRating
 from storage.pseudonyms import pseudonym
@@ -251,7 +247,7 @@ def export_csv(rows: list[ExportRow]) -> str:
 
 async def feedback_csv(services: Services, event_id: int) -> str | None:
     """The CSV export of one event, or None when there is no such event."""
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         if await session.get(CalendarEvent, event_id) is None:
             return None
         return export_csv(await export_rows(session, event_id, services.settings))
@@ -261,7 +257,7 @@ async def purge_expired(services: Services) -> int:
     """Delete comments older than BOT_FEEDBACK_RETENTION, stale deletion requests, expired
     contact hand-overs and old records of handled events; returns how many comments went."""
     now = services.clock()
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         result = await session.execute(
             delete(FeedbackComment).where(
                 FeedbackComment.created_at < now - services.settings.feedback_retention
@@ -275,6 +271,11 @@ async def purge_expired(services: Services) -> int:
         await purge_handled(session, now)
         await purge_handovers(session, now)
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+@router.job("feedback.retention", every=RETENTION_INTERVAL)
+async def retention(services: Services, _: Transport) -> None:
+    await apply_retention(services)
 
 
 async def apply_retention(services: Services) -> None:
@@ -293,7 +294,7 @@ class CountsMembers(Protocol):
 
 
 def _problem_text(
-    ctx: Context,
+    ctx: Ctx,
     problem: FeedbackProblem,
     event: CalendarEvent | None = None,
     event_id: int | None = None,
@@ -318,7 +319,7 @@ def _problem_text(
     args=(Arg("text", "ID 1-5 [KOMMENTAR]", rest=True, label_en="ID 1-5 [COMMENT]"),),
     late=True,
 )
-async def rate(ctx: Context, text: str) -> None:
+async def rate(ctx: Ctx, text: str) -> None:
     try:
         given = parse_feedback(text)
     except FeedbackProblem as problem:
@@ -390,7 +391,7 @@ _LONE_DIGIT = re.compile(r"^\s*([1-5])\s*$")
 
 
 @router.on_reply
-async def comment_on_prompt(ctx: Context) -> bool:
+async def comment_on_prompt(ctx: Ctx) -> bool:
     """A reply or thread reply to a feedback prompt: a comment (a lone 1–5: a rating)."""
     event = await prompt_event(ctx.session, ctx.msg.thread_root) or await prompt_event(
         ctx.session, ctx.msg.reply_to
@@ -426,14 +427,14 @@ async def comment_on_prompt(ctx: Context) -> bool:
 # -- coordinators: reports ------------------------------------------------------------------
 
 
-async def _event(ctx: Context, event_id: int) -> CalendarEvent:
+async def _event(ctx: Ctx, event_id: int) -> CalendarEvent:
     event = await ctx.session.get(CalendarEvent, event_id)
     if event is None:
         raise UserError(ctx.t("feedback.error.unknown", id=event_id))
     return event
 
 
-async def _response_rate(ctx: Context, event_id: int, count: int) -> str | None:
+async def _response_rate(ctx: Ctx, event_id: int, count: int) -> str | None:
     if not isinstance(ctx.transport, CountsMembers):
         return None
     rooms = await ctx.session.scalars(
@@ -464,7 +465,7 @@ async def _response_rate(ctx: Context, event_id: int, count: int) -> str | None:
     args=(Arg("event_id", "ID", int_arg, optional=True),),
     private=True,
 )
-async def report(ctx: Context, event_id: int | None) -> None:
+async def report(ctx: Ctx, event_id: int | None) -> None:
     if event_id is None:
         await _overview(ctx)
         return
@@ -487,7 +488,7 @@ async def report(ctx: Context, event_id: int | None) -> None:
     ctx.reply("\n".join(lines))
 
 
-async def _comment_lines(ctx: Context, event_id: int) -> list[str]:
+async def _comment_lines(ctx: Ctx, event_id: int) -> list[str]:
     total = await ctx.session.scalar(
         select(func.count()).where(FeedbackComment.event_id == event_id)
     )
@@ -506,7 +507,7 @@ async def _comment_lines(ctx: Context, event_id: int) -> list[str]:
     return lines
 
 
-async def _overview(ctx: Context) -> None:
+async def _overview(ctx: Ctx) -> None:
     now = ctx.services.clock()
     candidates = await ctx.session.scalars(
         select(CalendarEvent)
@@ -555,7 +556,7 @@ async def _overview(ctx: Context) -> None:
     args=(Arg("event_id", "ID", int_arg),),
     private=True,
 )
-async def export(ctx: Context, event_id: int) -> None:
+async def export(ctx: Ctx, event_id: int) -> None:
     event = await _event(ctx, event_id)
     rows = await export_rows(ctx.session, event.id, ctx.settings)
     data = export_csv(rows).encode("utf-8")

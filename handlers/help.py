@@ -5,9 +5,10 @@ from __future__ import annotations
 from html import escape
 
 from bot.core.commands import Arg, Router
-from bot.core.context import Context
-from bot.core.messages import Lang, Role
-from storage.models import UserPrefs
+from bot.core.context import Role
+from bot.services import Ctx
+from config.settings import Lang
+from storage import members
 
 router = Router()
 
@@ -42,7 +43,7 @@ def language_choice(text: str) -> Lang:
         "de-simple": "zeigt diese Liste",
     },
 )
-async def show_help(ctx: Context) -> None:
+async def show_help(ctx: Ctx) -> None:
     lines, html = [ctx.t("help.title")], [f"<p><b>{escape(ctx.t('help.title'))}</b></p><ul>"]
     for role in (Role.MEMBER, Role.COORDINATOR):
         commands = [c for c in ctx.commands.visible(ctx.role) if c.role == role]
@@ -68,10 +69,10 @@ async def show_help(ctx: Context) -> None:
     },
     args=(Arg("choice", "de|en|einfach", language_choice, optional=True, label_en="de|en|simple"),),
 )
-async def set_language(ctx: Context, choice: Lang | None) -> None:
+async def set_language(ctx: Ctx, choice: Lang | None) -> None:
     if choice is None:
         ctx.reply(ctx.t("language.current"))
         return
-    await ctx.session.merge(UserPrefs(user_id=ctx.sender, language=choice))
+    await members.set_language(ctx.session, ctx.sender, choice)
     ctx.lang = choice
     ctx.reply(ctx.t("language.set"))

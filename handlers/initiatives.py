@@ -7,8 +7,10 @@ from datetime import timedelta
 from html import escape
 
 from bot.core.commands import Arg, Router
-from bot.core.context import Context, Services
-from bot.core.messages import Role, UsageError, UserError, UserId
+from bot.core.context import Role
+from bot.core.errors import UsageError, UserError
+from bot.core.messages import UserId
+from bot.core.transport import Transport
 from bot.initiatives.csv_io import (
     InitiativeRow,
     RowError,
@@ -17,8 +19,10 @@ from bot.initiatives.csv_io import (
     validate_row,
     write_initiatives_csv,
 )
-from bot.initiatives.directory import Directory
+from bot.initiatives.directory import WATCH_INTERVAL, Directory
+from bot.initiatives.intros import introduction_round
 from bot.initiatives.matcher import Hit, Matcher
+from bot.services import Ctx, Services
 from storage.initiatives import (
     all_initiatives,
     apply_row,
@@ -32,6 +36,18 @@ from storage.initiatives import (
 from storage.models import ContactHandover, Initiative
 
 router = Router()
+
+
+@router.job("directory.watch", every=timedelta(seconds=WATCH_INTERVAL))
+async def watch_directory(services: Services, _: Transport) -> None:
+    """Pick up what another process (the CLI import) changed."""
+    await services.directory.refresh_from(services.db)
+
+
+@router.job("introductions", cron=lambda settings: settings.intro_schedule)
+async def introduce(services: Services, transport: Transport) -> None:
+    await introduction_round(services, services.directory, transport)
+
 
 _MAX_LIST = 25
 HANDOVER_VALID = timedelta(days=7)  # how long a new contact has to confirm
@@ -49,11 +65,11 @@ _FIELD_ALIASES = {
 }
 
 
-def _directory(ctx: Context) -> Directory:
+def _directory(ctx: Ctx) -> Directory:
     return ctx.services.directory
 
 
-async def _matcher(ctx: Context) -> Matcher:
+async def _matcher(ctx: Ctx) -> Matcher:
     return await ctx.services.directory.refresh(ctx.session)
 
 
@@ -83,7 +99,7 @@ def hit_lines(hits: list[Hit], lang: str) -> list[str]:
     },
     args=(Arg("text", "TEXT", optional=True, rest=True),),
 )
-async def search(ctx: Context, text: str | None) -> None:
+async def search(ctx: Ctx, text: str | None) -> None:
     names = (await _matcher(ctx)).search(text or "", k=_MAX_LIST + 1)
     if not names:
         raise UserError(ctx.t("initiatives.none_found", query=text or ""))
@@ -106,7 +122,7 @@ async def search(ctx: Context, text: str | None) -> None:
     },
     args=(Arg("name", "NAME", rest=True),),
 )
-async def profile(ctx: Context, name: str) -> None:
+async def profile(ctx: Ctx, name: str) -> None:
     initiative = await _find(ctx, name)
     row = to_row(initiative)
     lines = [
@@ -135,7 +151,7 @@ async def profile(ctx: Context, name: str) -> None:
     },
     args=(Arg("text", "NAME-ODER-THEMA", rest=True, label_en="NAME-OR-TOPIC"),),
 )
-async def match(ctx: Context, text: str) -> None:
+async def match(ctx: Ctx, text: str) -> None:
     found, hits = (await _matcher(ctx)).match(text, k=5)
     if not hits:
         raise UserError(ctx.t("initiatives.no_match", query=text))
@@ -164,7 +180,7 @@ async def match(ctx: Context, text: str) -> None:
         ),
     ),
 )
-async def add(ctx: Context, spec: str) -> None:
+async def add(ctx: Ctx, spec: str) -> None:
     parts = [p.strip() for p in spec.split("|")]
     if len(parts) < 4 or len(parts) > 6:
         raise UsageError()
@@ -194,7 +210,7 @@ async def add(ctx: Context, spec: str) -> None:
     help={"de": "entfernt eine Initiative", "en": "removes an initiative"},
     args=(Arg("name", "NAME", rest=True),),
 )
-async def remove(ctx: Context, name: str) -> None:
+async def remove(ctx: Ctx, name: str) -> None:
     initiative = await by_name(ctx.session, name)
     if initiative is None:
         raise UserError(ctx.t("initiatives.not_found_exact", name=name))
@@ -213,7 +229,7 @@ async def remove(ctx: Context, name: str) -> None:
     },
     args=(Arg("spec", "NAME | FELD=WERT", rest=True, label_en="NAME | FIELD=VALUE"),),
 )
-async def edit(ctx: Context, spec: str) -> None:
+async def edit(ctx: Ctx, spec: str) -> None:
     name, _, change = spec.partition("|")
     field, _, value = change.partition("=")
     attribute = _FIELD_ALIASES.get(field.strip().lower())
@@ -245,7 +261,7 @@ async def edit(ctx: Context, spec: str) -> None:
     ctx.reply(ctx.t("initiatives.updated", name=initiative.name))
 
 
-async def _ask_new_contact(ctx: Context, initiative: Initiative, new_contact: str) -> None:
+async def _ask_new_contact(ctx: Ctx, initiative: Initiative, new_contact: str) -> None:
     """Store the hand-over as pending and ask the new contact in a direct chat."""
     now = ctx.services.clock()
     expires = now + HANDOVER_VALID
@@ -268,7 +284,7 @@ async def _ask_new_contact(ctx: Context, initiative: Initiative, new_contact: st
     )
 
 
-async def _pending(ctx: Context, name: str) -> tuple[Initiative, ContactHandover]:
+async def _pending(ctx: Ctx, name: str) -> tuple[Initiative, ContactHandover]:
     """The initiative named exactly `name` and its unexpired hand-over to the sender."""
     initiative = await by_name(ctx.session, name)
     handover = initiative and await pending_handover(
@@ -289,7 +305,7 @@ async def _pending(ctx: Context, name: str) -> tuple[Initiative, ContactHandover
     },
     args=(Arg("name", "NAME", rest=True),),
 )
-async def confirm_handover(ctx: Context, name: str) -> None:
+async def confirm_handover(ctx: Ctx, name: str) -> None:
     initiative, handover = await _pending(ctx, name)
     initiative.contact = ctx.sender
     await ctx.session.delete(handover)
@@ -307,13 +323,13 @@ async def confirm_handover(ctx: Context, name: str) -> None:
     },
     args=(Arg("name", "NAME", rest=True),),
 )
-async def decline_handover(ctx: Context, name: str) -> None:
+async def decline_handover(ctx: Ctx, name: str) -> None:
     initiative, handover = await _pending(ctx, name)
     await ctx.session.delete(handover)
     ctx.reply(ctx.t("initiatives.handover.declined", name=initiative.name))
 
 
-async def _find(ctx: Context, name: str) -> Initiative:
+async def _find(ctx: Ctx, name: str) -> Initiative:
     found = (await _matcher(ctx)).find(name)
     initiative = await by_name(ctx.session, found) if found else None
     if initiative is None:
@@ -333,7 +349,7 @@ async def import_csv(services: Services, data: bytes, *, skip_invalid: bool) -> 
     rows, errors = parse_initiatives_csv(data)
     if errors and not skip_invalid:
         return ImportResult(0, 0, errors)
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         created, updated = await upsert(
             session, [row for _, row in rows], services.directory.bundesland_of
         )
@@ -341,7 +357,7 @@ async def import_csv(services: Services, data: bytes, *, skip_invalid: bool) -> 
 
 
 async def export_csv(services: Services) -> str:
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         return write_initiatives_csv(to_row(i) for i in await all_initiatives(session))
 
 
@@ -364,7 +380,7 @@ def on_off(text: str) -> bool:
     },
     args=(Arg("enabled", "an|aus", on_off, label_en="on|off"),),
 )
-async def intros(ctx: Context, enabled: bool) -> None:
+async def intros(ctx: Ctx, enabled: bool) -> None:
     mine = [i for i in await all_initiatives(ctx.session) if i.contact == ctx.sender]
     if not mine:
         raise UserError(ctx.t("intros.no_initiative"))

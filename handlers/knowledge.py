@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import timedelta
 from html import escape
 
 from bot.core.commands import Arg, Router, int_arg
-from bot.core.context import Context, Services
-from bot.core.messages import Lang, Role, UserError
+from bot.core.context import Role
+from bot.core.errors import UserError
+from bot.core.transport import Transport
 from bot.knowledge.index import Entry, KnowledgeIndex, entry_from_answer
 from bot.knowledge.questions import file_question, terms_of
+from bot.services import Ctx, Services
+from config.settings import Lang
 from storage import questions
-from storage.models import KnowledgeEntry
+from storage.knowledge import add_entry
 from storage.pseudonyms import pseudonym
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
@@ -48,7 +52,7 @@ def format_entry(entry: Entry, lang: Lang) -> tuple[str, str]:
     },
     args=(Arg("question", "TEXT", rest=True),),
 )
-async def ask(ctx: Context, question: str) -> None:
+async def ask(ctx: Ctx, question: str) -> None:
     index: KnowledgeIndex = ctx.services.knowledge
     offers, room, now = ctx.services.offers, ctx.msg.room_id, ctx.services.clock()
     number = _PICK.fullmatch(question)
@@ -85,7 +89,7 @@ async def ask(ctx: Context, question: str) -> None:
         "de-simple": "zeigt die Angebote",
     },
 )
-async def offerings(ctx: Context) -> None:
+async def offerings(ctx: Ctx) -> None:
     index: KnowledgeIndex = ctx.services.knowledge
     overview = index.get(OVERVIEW_ID)
     text, html = format_entry(overview, ctx.lang) if overview else ("", "")
@@ -104,7 +108,7 @@ async def offerings(ctx: Context) -> None:
     },
     private=True,
 )
-async def unanswered(ctx: Context) -> None:
+async def unanswered(ctx: Ctx) -> None:
     groups, total = await questions.open_groups(ctx.session, _MAX_OPEN)
     if not groups:
         ctx.reply(ctx.t("faq.none"))
@@ -128,14 +132,12 @@ async def unanswered(ctx: Context) -> None:
     },
     args=(Arg("number", "N", int_arg), Arg("text", "TEXT", rest=True)),
 )
-async def answer(ctx: Context, number: int, text: str) -> None:
+async def answer(ctx: Ctx, number: int, text: str) -> None:
     group = await questions.get_open(ctx.session, number)
     if group is None:
         raise UserError(ctx.t("faq.not_found", number=number))
     entry_id = f"faq-{number}"
-    ctx.session.add(
-        KnowledgeEntry(id=entry_id, question=group.text, answer=text, created_by=ctx.sender)
-    )
+    await add_entry(ctx.session, entry_id, group.text, text, ctx.sender)
     await questions.settle(ctx.session, number, ctx.services.clock(), entry_id)
     entry = entry_from_answer(entry_id, group.text, text)
     ctx.after_commit.append(lambda: learn(ctx.services, entry))
@@ -153,7 +155,7 @@ async def answer(ctx: Context, number: int, text: str) -> None:
     },
     args=(Arg("number", "N", int_arg),),
 )
-async def close(ctx: Context, number: int) -> None:
+async def close(ctx: Ctx, number: int) -> None:
     group = await questions.get_open(ctx.session, number)
     if group is None:
         raise UserError(ctx.t("faq.not_found", number=number))
@@ -169,11 +171,16 @@ async def learn(services: Services, entry: Entry) -> None:
         services.knowledge = await asyncio.to_thread(current.with_entry, entry)
 
 
-async def note_unanswered(ctx: Context, question: str) -> None:
+async def note_unanswered(ctx: Ctx, question: str) -> None:
     """Keep a question the bot could not answer for the coordinators (see bot.questions)."""
     who = await pseudonym(ctx.session, ctx.sender)
     index: KnowledgeIndex = ctx.services.knowledge
     await file_question(ctx.session, index, who, question, ctx.lang, ctx.services.clock())
+
+
+@router.job("questions.retention", every=timedelta(days=1))
+async def retention(services: Services, _: Transport) -> None:
+    await apply_retention(services)
 
 
 async def apply_retention(services: Services) -> None:
@@ -182,7 +189,7 @@ async def apply_retention(services: Services) -> None:
     before = services.clock() - services.settings.question_retention
     removed = 0
     while True:
-        async with services.db.session() as session:
+        async with services.db.transaction() as session:
             terms = terms_of(services.knowledge)
             done = await questions.purge(session, before, terms, _RETENTION_BATCH)
         removed += done

@@ -11,11 +11,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.commands import Arg, Router
-from bot.core.context import Context
-from bot.core.messages import UsageError, UserId
-from bot.events.slots import local_day
+from bot.core.errors import UsageError
+from bot.core.i18n import local_day
+from bot.core.messages import UserId
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.questions import terms_of
+from bot.services import Ctx
 from bot.text.analyzer import fold
 from storage import questions
 from storage.initiatives import forget_handovers, handovers_of
@@ -126,7 +127,7 @@ async def forget(session: AsyncSession, user: UserId, index: KnowledgeIndex) -> 
     await forget_handovers(session, user)
 
 
-def _with_kept_notes(ctx: Context, text: str, stored: Stored) -> str:
+def _with_kept_notes(ctx: Ctx, text: str, stored: Stored) -> str:
     """`text`, plus what is not erased: directory entries naming the member and the public
     records they created as a coordinator."""
     lines = [text]
@@ -143,18 +144,18 @@ def _with_kept_notes(ctx: Context, text: str, stored: Stored) -> str:
     return "\n".join(lines)
 
 
-def _day(ctx: Context, when: datetime) -> str:
+def _day(ctx: Ctx, when: datetime) -> str:
     return local_day(ctx.services.texts, ctx.lang, when, ctx.settings.tz)
 
 
-def _some(ctx: Context, items: list[str]) -> str:
+def _some(ctx: Ctx, items: list[str]) -> str:
     """The first LISTED items, and how many more there are."""
     shown = ", ".join(items[:LISTED])
     rest = len(items) - LISTED
     return shown + (" " + ctx.t("privacy.more", count=rest) if rest > 0 else "")
 
 
-def _describe(ctx: Context, stored: Stored) -> list[str]:
+def _describe(ctx: Ctx, stored: Stored) -> list[str]:
     lines = []
     if stored.language:
         lines.append(ctx.t("privacy.language", language=stored.language))
@@ -196,7 +197,7 @@ def _describe(ctx: Context, stored: Stored) -> list[str]:
     },
     private=True,
 )
-async def my_data(ctx: Context) -> None:
+async def my_data(ctx: Ctx) -> None:
     stored = await stored_about(ctx.session, ctx.sender, ctx.services.clock())
     if stored.empty:
         ctx.reply(ctx.t("privacy.nothing"))
@@ -221,7 +222,7 @@ def _request_key(who: str) -> str:
     args=(Arg("confirm", "bestätigen", optional=True, label_en="confirm"),),
     private=True,
 )
-async def forget_me(ctx: Context, confirm: str | None) -> None:
+async def forget_me(ctx: Ctx, confirm: str | None) -> None:
     who = await pseudonym(ctx.session, ctx.sender)
     now = ctx.services.clock()
     key = _request_key(who)

@@ -44,13 +44,17 @@ class Database:
         )
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             yield session
+
+    def read(self) -> AsyncSession:
+        """A session to read with (`async with db.read() as session`); it commits nothing."""
+        return self._sessions()
 
     async def retrying(self, work: Callable[[], Awaitable[T]], what: str) -> T:
         """Run `work`; after a transient fault (a lock, a dropped connection) run it again:
@@ -87,14 +91,14 @@ class Database:
         return True
 
     async def get_state(self, key: str) -> str | None:
-        async with self.sessions() as session:
+        async with self.read() as session:
             return await session.scalar(select(BotState.value).where(BotState.key == key))
 
     async def set_state(self, key: str, value: str) -> None:
         await self.set_states(**{key: value})
 
     async def set_states(self, **values: str) -> None:
-        async with self.session() as session:
+        async with self.transaction() as session:
             for key, value in values.items():
                 await session.merge(BotState(key=key, value=value))
 

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from bot.adapters.shell import ShellTransport
-from bot.app import build_dispatcher, build_services
-from bot.core.context import Services
+from bot.app import build_dispatcher
 from bot.core.dispatcher import Dispatcher
-from bot.core.messages import EventId, Incoming, Reply, RoomId, Transport, UserId
+from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
+from bot.core.transport import Transport
+from bot.services import Services, build_services
 from config.settings import Settings
 
 Chat = Callable[..., Awaitable[list[str]]]

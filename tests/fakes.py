@@ -22,7 +22,7 @@ class RecordingTransport:
 
     coordinators: set[UserId] = field(default_factory=set)
     refuse_longer_than: int | None = None  # like a homeserver refusing too large events
-    announcement_rooms: list[RoomId] = field(default_factory=list)
+    rooms: list[RoomId] = field(default_factory=list)  # the joined announcement rooms
     sent: list[Sent] = field(default_factory=list)
     reactions: list[tuple[RoomId, EventId, str]] = field(default_factory=list)
     direct_rooms: dict[UserId, RoomId] = field(default_factory=dict)
@@ -51,6 +51,9 @@ class RecordingTransport:
 
     async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
         self.reactions.append((room_id, event_id, key))
+
+    def announcement_rooms(self) -> list[RoomId]:
+        return list(self.rooms)
 
     async def announcement_power(self, user_id: UserId) -> int:
         return 100 if user_id in self.coordinators else 0

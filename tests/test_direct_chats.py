@@ -16,8 +16,8 @@ from nio import (
 from sqlalchemy import select
 
 from bot.adapters.matrix.client import MatrixTransport
-from bot.core.context import Services
 from bot.core.messages import RoomId, UserId
+from bot.services import Services
 from storage.models import DirectRoom
 
 from .conftest import MEMBER
@@ -105,7 +105,7 @@ async def test_a_direct_chat_is_opened_when_the_old_one_is_no_longer_private(
     [(request, content)] = client.puts
     assert request.endswith("/account_data/m.direct") and request.startswith("PUT ")
     assert content == {OTHER: ["!theirs"], MEMBER: ["!new-1"]}  # the others' entries stay
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         stored = await session.execute(select(DirectRoom.room_id, DirectRoom.user_id))
         assert [tuple(row) for row in stored] == [("!new-1", MEMBER)]
     assert await matrix.direct_room(MEMBER) == "!new-1"  # and reused from then on

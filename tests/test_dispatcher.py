@@ -6,9 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.commands import Arg, CommandTable, Router, int_arg
-from bot.core.context import Context
-from bot.core.dispatcher import PRUNE_INTERVAL, Dispatcher, FloodLimiter
-from bot.core.messages import Role, UserError, UserId
+from bot.core.context import Context, Role
+from bot.core.dispatcher import Dispatcher
+from bot.core.errors import UserError
+from bot.core.flood import PRUNE_INTERVAL, FloodLimiter
+from bot.core.messages import UserId
 from storage.models import HandledEvent, UserPrefs
 from tests.conftest import COORDINATOR, MEMBER, Conversation
 
@@ -84,7 +86,7 @@ async def test_handler_crash_gives_apology_with_reference_and_stores_nothing(
     assert "internal detail" not in reply
     ref = reply.rsplit(" ", 1)[1].strip(").")
     assert any(ref in r.getMessage() and r.exc_info for r in caplog.records)
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert await session.get(UserPrefs, MEMBER) is None
     # the bot keeps serving
     assert await probe_chat("!zaehle 1") == ["1:None"]
@@ -92,7 +94,7 @@ async def test_handler_crash_gives_apology_with_reference_and_stores_nothing(
 
 async def test_user_error_is_shown_and_nothing_is_stored(probe_chat, services) -> None:
     assert await probe_chat("!nein") == ["Das geht so nicht."]
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert await session.get(UserPrefs, MEMBER) is None
 
 
@@ -100,7 +102,7 @@ async def test_every_handled_event_is_recorded_once(probe_chat, services) -> Non
     await probe_chat("!zaehle 1")
     await probe_chat("!kaputt")
     await probe_chat("!unbekannt")
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         ids = list(await session.scalars(select(HandledEvent.event_id)))
     assert len(ids) == 3 and all(i.endswith(("-1", "-2", "-3")) for i in ids)
 
@@ -208,7 +210,7 @@ async def test_late_messages_after_downtime_are_not_answered(services, probe) ->
     assert await conv("!zaehle 1", late=True) == []
     assert await conv("!spaet", late=True) == []
     assert calls == [("late", None)]  # only the command declared late=True ran, silently
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert len(list(await session.scalars(select(HandledEvent.event_id)))) == 2
 
 
@@ -236,7 +238,7 @@ async def test_greetings_and_thanks_get_a_friendly_pointer_and_are_not_stored(
     for body in ["hallo", "Danke!", "👍"]:
         [text] = await chat(body)
         assert "!hilfe" in text
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert list(await session.scalars(select(UnansweredQuestion))) == []
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,12 +14,13 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from bot.adapters.shell import ShellTransport
-from bot.app import build_dispatcher, build_services
-from bot.core.context import Services
+from bot.app import build_dispatcher
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
-from bot.events.announcer import RETRY_UNCONFIRMED, Announcer, calendar_route, job_id
+from bot.events.announcer import RETRY_UNCONFIRMED, Announcer, job_id
+from bot.services import Services, build_services
 from config.settings import Settings
+from handlers.events import REBUILD, calendar_feed
 from storage.models import CalendarEvent, EventPost
 
 COORDINATOR = UserId("@coord:localhost")
@@ -46,6 +46,7 @@ class Homeserver:
         self.reactions: list[tuple[RoomId, EventId, str]] = []
         self._by_txn: dict[str, EventId] = {}
         self.refusing = False  # like a homeserver that is down or forbids the post
+        self.rooms = list(ROOMS)  # the announcement rooms the bot has joined
 
     async def send(
         self,
@@ -67,8 +68,14 @@ class Homeserver:
     async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
         self.reactions.append((room_id, event_id, key))
 
+    def announcement_rooms(self) -> list[RoomId]:
+        return list(self.rooms)
+
     async def announcement_power(self, user_id: UserId) -> int:
         return 0
+
+    async def direct_room(self, user_id: UserId) -> RoomId | None:
+        return None
 
     def texts(self, room: RoomId | None = None) -> list[str]:
         return [reply.text for r, reply, _ in self.posts if room is None or r == room]
@@ -107,8 +114,8 @@ def homeserver() -> Homeserver:
 
 
 @pytest.fixture
-def announcer(services: Services, homeserver: Homeserver) -> Announcer:
-    return Announcer(services, homeserver, list(ROOMS))
+def announcer(services: Services) -> Announcer:
+    return services.announcer
 
 
 _ids = itertools.count(1)
@@ -123,12 +130,12 @@ async def say(dispatcher: Dispatcher, body: str, user: UserId = COORDINATOR) -> 
 
 
 async def count_events(services: Services) -> int:
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         return await session.scalar(select(func.count()).select_from(CalendarEvent)) or 0
 
 
 async def posts(services: Services) -> list[EventPost]:
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         return list(await session.scalars(select(EventPost).order_by(EventPost.id)))
 
 
@@ -255,7 +262,7 @@ async def test_edit_changes_fields_and_refuses_bad_values(
     assert "in der Vergangenheit" in await say(dispatcher, "/webinar edit 1 date=01.01.2020")
     assert "Felder: title" in await say(dispatcher, "/webinar edit 1 farbe=blau")
     assert "ID 7 gibt es nicht" in await say(dispatcher, "/webinar edit 7 title=x")
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         event = await session.get(CalendarEvent, 1)
     assert event is not None
     assert (event.title, event.kind, event.sequence) == ("Neu und besser", "webinar", 2)
@@ -274,17 +281,17 @@ async def test_each_slot_is_posted_once_per_room_at_its_time(
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff | https://ex.org/w")
     start = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
-    await announcer.rebuild()
+    await announcer.rebuild(homeserver)
     assert homeserver.posts == []
-    assert announcer.scheduler.get_job("event-1").trigger.run_date == start - timedelta(days=1)
+    assert services.jobs.due("event-1") == start - timedelta(days=1)
 
     for moment in (start - timedelta(days=1), start - timedelta(hours=1), start):
         clock.now = moment
-        await announcer.wake(1)
-        await announcer.wake(1)  # a second wake-up at the same time posts nothing
+        await announcer.wake(1, homeserver)
+        await announcer.wake(1, homeserver)  # a second wake-up at the same time posts nothing
     clock.now = start + timedelta(minutes=70)
-    await announcer.wake(1)
-    await announcer.rebuild()
+    await announcer.wake(1, homeserver)
+    await announcer.rebuild(homeserver)
 
     for room in ROOMS:
         texts = homeserver.texts(room)
@@ -309,7 +316,7 @@ async def test_missed_reminders_only_latest_and_only_before_the_start(
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Eins")
     await say(dispatcher, "/webinar add 26.11.2026 10:30 | Zwei")
     clock.now = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)  # down until 30 min before "Eins"
-    await announcer.rebuild()
+    await announcer.rebuild(homeserver)
     first, second = homeserver.texts(ROOMS[0])
     assert first.startswith("Wie war Webinar „Zwei“")  # its reminders and start are stale
     assert second.startswith("Erinnerung: Webinar „Eins“ beginnt in 30 Minuten")
@@ -324,12 +331,12 @@ async def test_restart_resends_only_unconfirmed_posts_with_the_same_txn_id(
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
     clock.now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
-    await announcer.rebuild()
+    await announcer.rebuild(homeserver)
     assert len(homeserver.posts) == 2
     first, second = await posts(services)
     # Crash after the first post reached the homeserver but before it was confirmed;
     # the second room's post never left the bot.
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         await session.execute(
             update(EventPost).where(EventPost.id == first.id).values(state="sending")
         )
@@ -343,9 +350,9 @@ async def test_restart_resends_only_unconfirmed_posts_with_the_same_txn_id(
     homeserver.attempts.clear()
 
     clock.now += timedelta(minutes=5)
-    restarted = Announcer(services, homeserver, list(ROOMS))
-    await restarted.rebuild()
-    await restarted.rebuild()
+    restarted = Announcer(services)
+    await restarted.rebuild(homeserver)
+    await restarted.rebuild(homeserver)
 
     assert homeserver.attempts == [first.txn_id, second.txn_id]  # confirmed ones never again
     assert len(homeserver.posts) == 2  # the first was deduplicated, the second posted once
@@ -364,16 +371,15 @@ async def test_a_refused_post_is_tried_again_soon_and_posted_once(
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
     clock.now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
     homeserver.refusing = True
-    await announcer.rebuild()
+    await announcer.rebuild(homeserver)
     assert homeserver.posts == [] and len(homeserver.attempts) == len(ROOMS)
     event_id = (await posts(services))[0].event_id
-    job = announcer.scheduler.get_job(job_id(event_id))
-    assert job is not None and job.trigger.run_date == clock.now + RETRY_UNCONFIRMED
+    assert services.jobs.due(job_id(event_id)) == clock.now + RETRY_UNCONFIRMED
 
     homeserver.refusing = False
     clock.now += RETRY_UNCONFIRMED
-    await announcer.wake(event_id)  # what the job does when it fires
-    await announcer.wake(event_id)
+    await announcer.wake(event_id, homeserver)  # what the job does when it fires
+    await announcer.wake(event_id, homeserver)
     assert len(homeserver.posts) == len(ROOMS)
     assert {p.state for p in await posts(services)} == {"sent"}
 
@@ -387,12 +393,12 @@ async def test_unconfirmed_reminder_is_not_resent_after_the_start(
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
     clock.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-    await announcer.rebuild()
-    async with services.db.session() as session:
+    await announcer.rebuild(homeserver)
+    async with services.db.transaction() as session:
         await session.execute(update(EventPost).values(state="sending"))
     homeserver.attempts.clear()
     clock.now = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
-    await Announcer(services, homeserver, list(ROOMS)).rebuild()
+    await Announcer(services).rebuild(homeserver)
     assert all("Jetzt geht es los" in homeserver.texts()[-1] for _ in ROOMS)
     reminders = [p for p in await posts(services) if p.kind == "reminder"]
     assert {p.state for p in reminders} == {"skipped"}
@@ -407,48 +413,42 @@ async def test_cancel_and_move_tell_only_the_rooms_that_saw_the_event(
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Eins")
     await say(dispatcher, "/webinar add 30.11.2026 14:00 | Zwei")
-    announcer.rooms[:] = ROOMS[:1]
+    homeserver.rooms = ROOMS[:1]
     clock.now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
-    await announcer.rebuild()
-    announcer.rooms[:] = ROOMS
+    await announcer.rebuild(homeserver)
+    homeserver.rooms = list(ROOMS)
     assert "Räume, in denen der Termin angekündigt war" in await say(
         dispatcher, "/webinar edit 1 time=16:00"
     )
     assert "angekündigt war" not in await say(dispatcher, "/webinar cancel 2")
-    await announcer.rebuild()
+    await announcer.rebuild(homeserver)
     assert homeserver.texts(ROOMS[0])[1] == (
         "Neuer Termin: Webinar „Eins“ findet jetzt am Fr, 27.11.2026, 16:00 Uhr statt."
     )
     await say(dispatcher, "/webinar cancel 1")
-    await announcer.rebuild()
+    await announcer.rebuild(homeserver)
     assert homeserver.texts(ROOMS[0])[2:] == [
         "Abgesagt: Webinar „Eins“ am Fr, 27.11.2026, 16:00 Uhr findet nicht statt."
     ]
     assert homeserver.texts(ROOMS[1]) == []  # it was never announced there
     clock.now = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
     before = len(homeserver.posts)
-    await announcer.rebuild()
+    await announcer.rebuild(homeserver)
     assert len(homeserver.posts) == before
-    assert announcer.scheduler.get_jobs() == []
+    assert services.jobs.ids("event-") == set()
 
 
-async def test_a_change_rebuilds_the_schedule_after_commit(
-    dispatcher: Dispatcher, services: Services, announcer: Announcer
+async def test_a_stored_change_asks_for_a_rebuild_of_the_schedule(
+    dispatcher: Dispatcher, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    services.announcer = announcer
+    asked: list[str] = []
+    monkeypatch.setattr(services.jobs, "run_soon", asked.append)
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Eins")
-    for _ in range(100):
-        if announcer.scheduler.get_job("event-1") is not None:
-            break
-        await asyncio.sleep(0.01)
-    assert announcer.scheduler.get_job("event-1") is not None
-    await say(dispatcher, "/webinar add 27.11.2026 14:00 | T | kaputt")  # rolled back
+    assert asked == [REBUILD]
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | T | kaputt")  # refused: nothing stored
+    assert asked == [REBUILD]
     await say(dispatcher, "/webinar cancel 1")
-    for _ in range(100):
-        if announcer.scheduler.get_job("event-1") is None:
-            break
-        await asyncio.sleep(0.01)
-    assert announcer.scheduler.get_jobs() == []
+    assert asked == [REBUILD, REBUILD]
 
 
 async def test_calendar_feed_has_stable_uids_sequence_and_cancellations(
@@ -458,8 +458,7 @@ async def test_calendar_feed_has_stable_uids_sequence_and_cancellations(
     await say(dispatcher, "/webinar add 04.12.2026 14:00 | Zwei | https://ex.org/geheim")
     await say(dispatcher, "/webinar edit 1 minutes=90")
     await say(dispatcher, "/webinar cancel 2")
-    path, handler = calendar_route(services)
-    response = await handler(make_mocked_request("GET", path))
+    response = await calendar_feed(services, make_mocked_request("GET", "/webinars.ics"))
     assert response.content_type == "text/calendar"
     events = icalendar.Calendar.from_ical(response.body).walk("VEVENT")
     assert [str(e["UID"]) for e in events] == ["event-1@localhost", "event-2@localhost"]

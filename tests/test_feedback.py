@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.adapters.shell import ShellTransport
-from bot.app import build_dispatcher, build_services
+from bot.app import build_dispatcher
 from bot.cli import main
-from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Reaction, Redaction, Reply, RoomId, UserId
+from bot.services import Services, build_services
 from config.settings import Settings
 from handlers.feedback import (
     FeedbackProblem,
@@ -58,7 +58,7 @@ async def add_event(
     """An event that ended `ended` ago (negative: still to come), with its feedback prompt."""
     now = datetime.now(UTC)
     start = now - ended - timedelta(minutes=minutes)
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         event = CalendarEvent(
             title=title, starts_at=start, minutes=minutes, status=status, created_by=COORDINATOR
         )
@@ -81,7 +81,7 @@ async def add_event(
 
 
 async def ratings(services: Services) -> list[tuple[int, int]]:
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         rows = await session.execute(
             select(FeedbackRating.event_id, FeedbackRating.stars).order_by(FeedbackRating.id)
         )
@@ -89,7 +89,7 @@ async def ratings(services: Services) -> list[tuple[int, int]]:
 
 
 async def comments(services: Services) -> list[str]:
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         return list(await session.scalars(select(FeedbackComment.text)))
 
 
@@ -265,7 +265,7 @@ async def test_the_rating_handled_last_wins_whatever_timestamp_it_claims(
     earlier = datetime.now(UTC) - timedelta(minutes=5)  # given earlier, seen later: it counts
     await dispatcher.handle_reaction(react(MEMBER, "4️⃣", "$earlier", at=earlier))
     assert await ratings(services) == [(event, 4)]
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         stored = await session.scalar(select(FeedbackRating.updated_at))
     assert stored is not None and stored <= datetime.now(UTC)
 
@@ -287,7 +287,7 @@ async def test_only_the_rater_s_redaction_removes_a_rating_or_comment(
     event = await add_event(services)
     await dispatcher.handle_reaction(react(MEMBER, "4️⃣", "$mine"))
     await chat("Sehr gut erklärt", room=ROOM, direct=False, reply_to=PROMPT)
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         comment_id = await session.scalar(select(FeedbackComment.matrix_event_id))
     assert comment_id
     moderator = UserId("@moderator:localhost")
@@ -322,7 +322,7 @@ async def test_a_redacted_reply_takes_its_comment_along(
     event = await add_event(services)
     await chat("Bitte die Folien schicken", room=ROOM, direct=False, reply_to=PROMPT)
     await chat(f"!feedback {event} 4 Gute Referenten", user=OTHER)
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         reply_id = await session.scalar(
             select(FeedbackComment.matrix_event_id).where(
                 FeedbackComment.text == "Bitte die Folien schicken"
@@ -351,7 +351,7 @@ async def rated(dispatcher: Dispatcher, services: Services) -> int:
     for number, (user, key) in enumerate(((MEMBER, "5️⃣"), (OTHER, "4️⃣"), (THIRD, "4️⃣"))):
         await dispatcher.handle_reaction(react(user, key, f"$r{number}"))
     now = datetime.now(UTC)
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         session.add(FeedbackComment(event_id=event, pseudonym="a", text="Erster", created_at=now))
         later = now + timedelta(seconds=1)
         session.add(
@@ -466,7 +466,7 @@ async def test_export_uploads_a_csv_without_names(
     assert {"Erster", "'=Zweiter"} <= {r["comment"] for r in rows}  # no spreadsheet formulas
     text = reply.attachment.data.decode()
     assert "@" not in text and "localhost" not in text
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         pseudonyms = set(await session.scalars(select(FeedbackRating.pseudonym)))
     assert not any(p in text for p in pseudonyms)
 
@@ -497,23 +497,23 @@ def test_cli_writes_the_same_csv(
 async def test_retention_deletes_old_comments_only(services: Services) -> None:
     event = await add_event(services)
     now = datetime.now(UTC)
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         for days, text in ((400, "alt"), (10, "neu")):
             when = now - timedelta(days=days)
             session.add(FeedbackComment(event_id=event, pseudonym="p", text=text, created_at=when))
     assert await purge_expired(services) == 1
     assert await comments(services) == ["neu"]
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(FeedbackComment)) == 1
 
 
 async def test_retention_forgets_handled_events_after_thirty_days(services: Services) -> None:
     now = datetime.now(UTC)
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         for days in (31, 29):
             session.add(HandledEvent(event_id=f"$seen-{days}", handled_at=now - timedelta(days)))
     await purge_expired(services)
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert list(await session.scalars(select(HandledEvent.event_id))) == ["$seen-29"]
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.jobs import repeat
 from bot.core.messages import UserId
-from handlers.initiatives import export_csv, import_csv
+from handlers.initiatives import export_csv, import_csv, watch_directory
 from tests.conftest import COORDINATOR, MEMBER
 from tests.fakes import RecordingTransport
 
@@ -127,50 +126,48 @@ async def test_contact_edits_own_initiative_only(demo, chat) -> None:
 
 
 async def test_introductions_pair_strong_overlaps_once(demo, services) -> None:
-    from bot.adapters.shell import ShellTransport
     from bot.core.messages import RoomId
     from bot.initiatives.intros import introduction_round
 
-    transport = ShellTransport(coordinator=False)
-    rooms = [RoomId("!news"), RoomId("!lobby")]
-    first = await introduction_round(services, transport, rooms)
+    transport = RecordingTransport(rooms=[RoomId("!news"), RoomId("!lobby")])
+    first = await introduction_round(services, services.directory, transport)
     assert 1 <= first <= 2
-    posts = [reply for _, reply in transport.sent]
+    posts = [sent.reply for sent in transport.sent]
     assert len(posts) == first * 2
     assert all(len(p.mentions) == 2 and all(m in p.text for m in p.mentions) for p in posts)
     seen = {p.text for p in posts}
-    await introduction_round(services, transport, rooms)
-    later = [reply.text for _, reply in transport.sent[len(posts) :]]
+    await introduction_round(services, services.directory, transport)
+    later = [sent.reply.text for sent in transport.sent[len(posts) :]]
     assert not seen & set(later)  # a pair is never introduced twice
 
 
 async def test_no_rooms_uses_up_no_introductions(demo, services) -> None:
     from sqlalchemy import func, select
 
-    from bot.adapters.shell import ShellTransport
     from bot.core.messages import RoomId
     from bot.initiatives.intros import introduction_round
     from storage.models import Introduction
 
-    transport = ShellTransport(coordinator=False)
-    assert await introduction_round(services, transport, []) == 0
+    transport = RecordingTransport()
+    assert await introduction_round(services, services.directory, transport) == 0
     assert transport.sent == []
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Introduction)) == 0
-    assert await introduction_round(services, transport, [RoomId("!news")]) >= 1
+    transport.rooms = [RoomId("!news")]
+    assert await introduction_round(services, services.directory, transport) >= 1
 
 
 async def test_contact_opts_out_of_introductions(demo, chat, services) -> None:
-    from bot.adapters.shell import ShellTransport
+    from bot.core.messages import RoomId
     from bot.initiatives.intros import introduction_round
 
     owner = "@hydrogen-hub:localhost"
     [off] = await chat("!vorstellen aus", user=owner)
     assert "Hydrogen Hub Aachen" in off
-    transport = ShellTransport(coordinator=False)
+    transport = RecordingTransport(rooms=[RoomId("!news")])
     for _ in range(10):
-        await introduction_round(services, transport, ["!news"])
-    assert all(owner not in reply.mentions for _, reply in transport.sent)
+        await introduction_round(services, services.directory, transport)
+    assert all(owner not in sent.reply.mentions for sent in transport.sent)
     [nothing] = await chat("!intros on", user=MEMBER)
     assert "not listed" in nothing or "keiner Initiative" in nothing
 
@@ -178,7 +175,7 @@ async def test_contact_opts_out_of_introductions(demo, chat, services) -> None:
 async def test_a_running_bot_sees_initiatives_imported_by_another_process(
     services, settings, chat
 ) -> None:
-    from bot.app import build_services
+    from bot.services import build_services
 
     assert "kenne ich nicht" in (await chat("!initiative Hydrogen Hub Aachen"))[0]
     cli = await build_services(settings)  # `initiative-bot initiatives import`, elsewhere
@@ -193,11 +190,10 @@ async def test_a_running_bot_sees_initiatives_imported_by_another_process(
 async def test_the_directory_picks_up_another_process_s_import_by_itself(
     services, settings
 ) -> None:
-    from bot.app import build_services
+    from bot.services import build_services
 
-    stop = asyncio.Event()
-    watch = services.directory.refresh_from
-    watcher = asyncio.create_task(repeat(lambda: watch(services.db), 0.05, stop))
+    services.jobs.every("watch", timedelta(seconds=0.05), lambda: watch_directory(services, None))
+    services.jobs.start()
     try:
         cli = await build_services(settings)
         try:
@@ -209,8 +205,7 @@ async def test_the_directory_picks_up_another_process_s_import_by_itself(
             assert time.monotonic() < deadline, "the import was not picked up"
             await asyncio.sleep(0.05)
     finally:
-        stop.set()
-        await watcher
+        services.jobs.stop()
 
 
 async def test_edit_needs_the_exact_name(demo, chat) -> None:
@@ -272,7 +267,7 @@ async def test_a_hand_over_by_the_contact_expires_unconfirmed(demo, chat, servic
     [profile] = await chat(f"!initiative {HUB}")
     assert f"Kontakt: {OWNER}" in profile
     await purge_expired(services)
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(ContactHandover)) == 0
 
 

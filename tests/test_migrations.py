@@ -14,7 +14,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, select, text
 
-from bot.app import build_dispatcher, build_services
+from bot.app import build_dispatcher
+from bot.services import build_services
 from config.settings import Settings
 from storage.db import Database, MigrationError, alembic_config
 from storage.models import (
@@ -69,7 +70,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 async def fill(db: Database) -> None:
     """Two events, each with posts, ratings and comments."""
     now = datetime.now(UTC)
-    async with db.session() as session:
+    async with db.transaction() as session:
         for n in (1, 2):
             event = CalendarEvent(title=f"Webinar {n}", starts_at=now, created_by="@c:localhost")
             session.add(event)
@@ -98,7 +99,7 @@ async def fill(db: Database) -> None:
 
 
 async def counts(db: Database) -> dict[str, int]:
-    async with db.sessions() as session:
+    async with db.read() as session:
         return {
             model.__tablename__: await session.scalar(select(func.count()).select_from(model)) or 0
             for model in (CalendarEvent, *REFERRING)
@@ -191,7 +192,7 @@ async def carried_over_questions_are_grouped(settings: Settings) -> None:
         await db.dispose()
     services = await build_services(settings)
     try:
-        async with services.db.sessions() as session:
+        async with services.db.read() as session:
             groups = (
                 await session.execute(
                     select(
@@ -217,7 +218,7 @@ async def carried_over_questions_are_grouped(settings: Settings) -> None:
         [listing] = await chat("!faq unbeantwortet", user=COORDINATOR)
         assert "#2 (3×) Wann fährt der nächste Zug nach Hamburg?" in listing
         await chat("!frage Wie hoch ist der Eiffelturm?")
-        async with services.db.sessions() as session:
+        async with services.db.read() as session:
             newest = await session.scalar(select(func.max(QuestionGroup.id)))
         assert newest == 6  # number 5 went in the merge and is not given again
     finally:

@@ -37,7 +37,7 @@ async def test_leichte_sprache_on_request(chat) -> None:
 async def test_out_of_scope_is_admitted_and_stored_without_user(chat, services) -> None:
     [text] = await chat("!frage Wann fährt der nächste Zug nach Hamburg?")
     assert "weiß ich leider nicht" in text
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         rows = list(await session.scalars(select(UnansweredQuestion)))
     assert [r.text for r in rows] == ["Wann fährt der nächste Zug nach Hamburg?"]
     assert MEMBER not in repr(vars(rows[0]))
@@ -59,7 +59,8 @@ async def test_coordinator_answers_open_question_and_it_is_used_at_once(chat, se
 
 
 async def test_faq_answer_survives_restart(chat, settings) -> None:
-    from bot.app import build_dispatcher, build_services
+    from bot.app import build_dispatcher
+    from bot.services import build_services
     from tests.conftest import Conversation
 
     await chat("!frage Wo parke ich beim Netzwerktreffen?")

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 
-from bot.app import build_services
-from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import RoomId
+from bot.services import Services, build_services
 from config.settings import Settings
 from storage.models import (
     CalendarEvent,
@@ -52,7 +51,7 @@ async def test_stored_feedback_never_holds_the_matrix_id(
     await chat(f"!feedback {event} 5 Klasse", user=OTHER)
     await chat("Noch ein Gedanke", room=ROOM, direct=False, reply_to=PROMPT)
     secret = bytes.fromhex(await services.db.get_state(SECRET_KEY) or "")
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         stored = set(await session.scalars(select(FeedbackRating.pseudonym)))
         stored |= set(await session.scalars(select(FeedbackComment.pseudonym)))
         dump = [
@@ -71,7 +70,7 @@ async def test_my_data_lists_what_is_stored(
     event = await add_event(services, title="KI in der Produktion")
     await chat("!sprache de")
     await chat(f"!feedback {event} 4 Gute Beispiele")
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         session.add(DirectRoom(room_id="!dm:localhost", user_id=MEMBER))
         session.add(
             Initiative(
@@ -162,7 +161,7 @@ async def test_my_data_lists_what_a_coordinator_created_and_erasure_keeps_it(
     chat: Conversation, services: Services
 ) -> None:
     await add_event(services, title="Wasserstoff-Forum")  # created by COORDINATOR
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         session.add(
             KnowledgeEntry(
                 id="faq-1",
@@ -179,7 +178,7 @@ async def test_my_data_lists_what_a_coordinator_created_and_erasure_keeps_it(
     assert "Nicht gelöscht werden die öffentlichen Einträge" in ask and "(1 Veranstaltungen" in ask
     [done] = await chat("!daten-loeschen bestätigen", user=COORDINATOR)
     assert done.startswith("Erledigt") and "1 Wissenseinträge" in done
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert await session.scalar(select(CalendarEvent.created_by)) == COORDINATOR
         assert await session.scalar(select(KnowledgeEntry.id)) == "faq-1"
     await chat("!language en", user=COORDINATOR)
@@ -220,7 +219,7 @@ async def test_forget_me_needs_confirmation_and_deletes_only_the_asker(
     [done] = await chat("!forget-me confirm")
     assert done.startswith("Done")
     assert await ratings(services) == [(event, 3)]
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert list(await session.scalars(select(FeedbackComment.text))) == []
     assert await chat("!meine-daten") == ["Über Sie habe ich nichts gespeichert."]
     [again] = await chat("!daten-loeschen bestätigen")
@@ -244,7 +243,7 @@ async def test_forget_me_says_the_directory_entry_stays(
 ) -> None:
     event = await add_event(services)
     await chat(f"!feedback {event} 4")
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         session.add(
             Initiative(
                 name="Industrieinitiative Nordhessen",
@@ -260,7 +259,7 @@ async def test_forget_me_says_the_directory_entry_stays(
     [done] = await chat("!daten-loeschen bestätigen")
     assert done.startswith("Erledigt") and "Nicht gelöscht wird Ihr Eintrag" in done
     assert await ratings(services) == []
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert await session.scalar(select(Initiative.contact)) == MEMBER
     await chat("!sprache en")
     [ask] = await chat("!forget-me")

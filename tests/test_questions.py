@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.core.context import Services
 from bot.core.messages import UserId
 from bot.knowledge.questions import (
     DAILY_LIMIT,
@@ -17,6 +16,7 @@ from bot.knowledge.questions import (
     key_terms,
     matching_groups,
 )
+from bot.services import Services
 from handlers import knowledge
 from storage.models import KnowledgeEntry, QuestionGroup, QuestionGroupTerm, UnansweredQuestion
 from storage.questions import MAX_QUESTION_CHARS
@@ -39,7 +39,7 @@ def nonsense(rng: random.Random) -> str:
 
 async def groups(services: Services) -> list[tuple[int, int, str, str]]:
     """(number, count, state, text) of every group."""
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         rows = await session.execute(
             select(
                 QuestionGroup.id, QuestionGroup.asked_count, QuestionGroup.state, QuestionGroup.text
@@ -50,7 +50,7 @@ async def groups(services: Services) -> list[tuple[int, int, str, str]]:
 
 async def stored(services: Services) -> list[tuple[int, str]]:
     """(group, text) of every stored question."""
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         rows = await session.execute(
             select(UnansweredQuestion.group_id, UnansweredQuestion.text).order_by(
                 UnansweredQuestion.id
@@ -128,7 +128,7 @@ async def test_similar_questions_are_grouped_when_they_arrive(
     parking_text = "Wo parke ich beim Netzwerktreffen?"
     assert found == [(train, 2, "open", TRAIN), (parking, 1, "open", parking_text)]  # first, full
     assert [group for group, _ in await stored(services)] == [train, train, parking]
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         terms = set(await session.scalars(select(QuestionGroupTerm.term)))
     assert {"zug", "hamburg", "park"} <= terms
     [listing] = await chat("!faq unbeantwortet", user=COORDINATOR)
@@ -189,7 +189,7 @@ async def test_the_listing_shows_the_full_text_that_the_answer_stores(
     [(number, (count, text))] = listed(listing).items()
     assert count == 1 and text == long  # no hidden tail
     await chat(f"!faq antwort {number} Das steht im Handbuch.", user=COORDINATOR)
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         entry = await session.get(KnowledgeEntry, f"faq-{number}")
     assert entry is not None and entry.question == long
 
@@ -221,7 +221,7 @@ async def test_answering_settles_the_group_and_is_used_after_the_commit(
     assert services.knowledge is not before  # replaced by a new index, not changed in place
     assert before.get(f"faq-{number}") is None
     assert [state for _, _, state, _ in await groups(services)] == ["answered"]
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         answered = set(await session.scalars(select(UnansweredQuestion.answered_entry)))
         terms = await session.scalar(select(func.count()).select_from(QuestionGroupTerm))
     assert answered == {f"faq-{number}"} and terms == 0
@@ -238,7 +238,7 @@ async def test_the_index_is_unchanged_when_the_answer_is_not_committed(
 ) -> None:
     await chat(f"!frage {TRAIN}")
     [(number, _, _, _)] = await groups(services)
-    async with services.db.session() as session:  # an entry of that id exists already
+    async with services.db.transaction() as session:  # an entry of that id exists already
         session.add(KnowledgeEntry(id=f"faq-{number}", question="x", answer="y", created_by="z"))
     before = services.knowledge
     [reply] = await chat(f"!faq antwort {number} Stündlich ab Gleis 5.", user=COORDINATOR)
@@ -336,7 +336,7 @@ async def test_stored_questions_never_hold_the_matrix_id(
     chat: Conversation, services: Services
 ) -> None:
     await chat(f"!frage {TRAIN}")
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         [row] = await session.scalars(select(UnansweredQuestion))
     assert row.pseudonym and len(row.pseudonym) == 64 and MEMBER not in repr(vars(row))
 
@@ -346,13 +346,13 @@ async def test_a_new_question_looks_at_a_bounded_set_of_groups(services: Service
     from storage import questions
 
     now = datetime.now(UTC)
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         ids = [
             await questions.open_group(session, f"Zug {n}", "de", ["zug", f"t{n}"], None, now)
             for n in range(questions.CANDIDATES_PER_TERM + 30)
         ]
         await questions.settle(session, ids[-1], now)  # closed: its terms are gone
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         found = await questions.candidates(session, ["zug"])
         both = await questions.candidates(session, ["zug", "t0", "t0"])
     newest = set(ids[-questions.CANDIDATES_PER_TERM - 1 : -1])  # the closed one left the table

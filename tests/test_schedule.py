@@ -7,15 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.i18n import load_texts
+from bot.core.i18n import lead_text, load_texts, local_when
 from bot.events.slots import (
     Kind,
     ScheduleError,
     SlotKind,
     Window,
     event_slots,
-    lead_text,
-    local_when,
     parse_date,
     parse_event_spec,
     parse_link,

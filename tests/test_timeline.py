@@ -10,9 +10,9 @@ from nio import RoomMessagesError, RoomMessagesResponse, SyncResponse
 
 from bot.adapters.matrix.client import MatrixBot
 from bot.adapters.matrix.timeline import GapError, Progress, RoomQueues, fill_gap
-from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import RoomId
+from bot.services import Services
 
 from .fakes import RecordingTransport
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Reaction, RoomId, UserId
+from bot.services import Services
 from config.settings import Settings
 from storage.models import HandledEvent, UserPrefs
 
@@ -42,7 +42,7 @@ async def test_a_command_during_a_lock_is_handled_after_it(
         loop.call_later(HOLD, holder.rollback)
         replies = await chat("!sprache en")
     assert replies == ["Fine, from now on I will answer you in English."]
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         stored = await session.scalar(select(UserPrefs.language).where(UserPrefs.user_id == MEMBER))
     assert stored == "en"
 
@@ -61,5 +61,5 @@ async def test_a_reaction_during_a_lock_is_kept_and_marked_handled_after_it(
     with write_lock(settings) as holder:
         asyncio.get_running_loop().call_later(HOLD, holder.rollback)
         await dispatcher.handle_reaction(reaction)
-    async with services.db.sessions() as session:
+    async with services.db.read() as session:
         assert await session.get(HandledEvent, reaction.event_id) is not None

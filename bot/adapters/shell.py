@@ -33,6 +33,9 @@ class ShellTransport:
     async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
         return None
 
+    def announcement_rooms(self) -> list[RoomId]:
+        return []
+
     async def announcement_power(self, user_id: UserId) -> int:
         return 100 if self.coordinator else 0
 

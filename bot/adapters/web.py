@@ -1,28 +1,32 @@
-"""Health, metrics and calendar over aiohttp (BOT_HTTP_HOST:BOT_HTTP_PORT)."""
+"""Health, metrics and the capabilities' routes over aiohttp (BOT_HTTP_HOST:BOT_HTTP_PORT)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.core.context import Services
-
 STALE_AFTER = 120.0  # seconds without a finished sync (the long poll is 30 s)
 
-Route = tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_app(
-    services: Services, last_sync: Callable[[], float], routes: list[Route]
+    last_sync: Callable[[], float],
+    database_ok: Callable[[], Awaitable[bool]],
+    metrics: Callable[[], bytes],
+    routes: Sequence[tuple[str, str, Endpoint]],
 ) -> web.Application:
+    """`/healthz` from the time of the last finished sync and a database ping, `/metrics`,
+    and each (method, path, endpoint) a capability declared."""
+
     async def healthz(_: web.Request) -> web.Response:
         synced = last_sync()
         age = time.monotonic() - synced if synced else None
         sync_ok = age is not None and age < STALE_AFTER
-        db_ok = await services.db.ping()
+        db_ok = await database_ok()
         body = {
             "status": "ok" if sync_ok and db_ok else "unhealthy",
             "sync": "ok" if sync_ok else ("starting" if age is None else "stale"),
@@ -31,16 +35,14 @@ def build_app(
         }
         return web.json_response(body, status=200 if sync_ok and db_ok else 503)
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(
-            body=services.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
+    async def prometheus(_: web.Request) -> web.Response:
+        return web.Response(body=metrics(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    for path, handler in routes:
-        app.router.add_get(path, handler)
+    app.router.add_get("/metrics", prometheus)
+    for method, path, endpoint in routes:
+        app.router.add_route(method, path, endpoint)
     return app
 
 

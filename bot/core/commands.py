@@ -1,24 +1,32 @@
-"""Command declarations: one decorator per command; help and usage come from here."""
+"""What a capability declares on its router: commands (help and usage come from these
+declarations), hooks on reactions, redactions and replies, periodic jobs and HTTP routes."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.messages import Lang, Reaction, Redaction, Role, UsageError
+from bot.core.context import Context, Role
+from bot.core.errors import UsageError
+from bot.core.messages import Reaction, Redaction
+from bot.core.transport import Transport
 from bot.text.analyzer import fold
+from config.settings import Lang, Settings
 
-if TYPE_CHECKING:
-    from bot.core.context import Context, Services
-
+# The first argument of hooks, jobs and routes is the process's Services (bot/services.py).
 Handler = Callable[..., Awaitable[None]]
-ReactionHook = Callable[["Services", AsyncSession, Reaction], Awaitable[None]]
-RedactionHook = Callable[["Services", AsyncSession, Redaction], Awaitable[None]]
-ReplyHook = Callable[["Context"], Awaitable[bool]]  # True when it took the message
+ReactionHook = Callable[[Any, AsyncSession, Reaction], Awaitable[None]]
+RedactionHook = Callable[[Any, AsyncSession, Redaction], Awaitable[None]]
+ReplyHook = Callable[[Context[Any]], Awaitable[bool]]  # True when it took the message
+JobRun = Callable[[Any, Transport], Awaitable[None]]
+RouteHandler = Callable[[Any, web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -86,14 +94,55 @@ class Command:
         return values
 
 
+@dataclass(frozen=True)
+class Job:
+    """A periodic job: every `every`, or on the cron line `cron(settings)` gives (none: off)."""
+
+    id: str
+    run: JobRun
+    every: timedelta | None = None
+    cron: Callable[[Settings], str] | None = None
+    overlap: bool = False  # run_soon may start a second run while one is going
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: RouteHandler
+
+
 @dataclass
 class Router:
-    """The commands of one capability (one handlers/ module)."""
+    """What one capability (one handlers/ module) declares."""
 
     commands: list[Command] = field(default_factory=list)
     reaction_hooks: list[ReactionHook] = field(default_factory=list)
     redaction_hooks: list[RedactionHook] = field(default_factory=list)
     reply_hooks: list[ReplyHook] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+
+    def job(
+        self,
+        job_id: str,
+        *,
+        every: timedelta | None = None,
+        cron: Callable[[Settings], str] | None = None,
+        overlap: bool = False,
+    ) -> Callable[[JobRun], JobRun]:
+        def register(run: JobRun) -> JobRun:
+            self.jobs.append(Job(job_id, run, every, cron, overlap))
+            return run
+
+        return register
+
+    def route(self, method: str, path: str) -> Callable[[RouteHandler], RouteHandler]:
+        def register(handler: RouteHandler) -> RouteHandler:
+            self.routes.append(Route(method, path, handler))
+            return handler
+
+        return register
 
     def on_reaction(self, hook: ReactionHook) -> ReactionHook:
         self.reaction_hooks.append(hook)
@@ -119,20 +168,33 @@ class Router:
         private: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            _check_arguments(handler, args)
             self.commands.append(Command(names, help, handler, args, role, sub, late, private))
             return handler
 
         return register
 
 
+def _check_arguments(handler: Handler, args: tuple[Arg, ...]) -> None:
+    """A handler takes the context and exactly the declared arguments, by name: checked when
+    the command is declared, so a mismatch fails at import, not when a member types it."""
+    names = list(inspect.signature(handler).parameters)[1:]
+    declared = [arg.name for arg in args]
+    if names != declared:
+        raise TypeError(f"{handler.__qualname__}({', '.join(names)}) does not take {declared}")
+
+
 class CommandTable:
-    """All commands, looked up by any name (folded: `daten-löschen` = `daten-loeschen`)."""
+    """All commands, looked up by any name (folded: `daten-löschen` = `daten-loeschen`), and
+    everything else the routers declared."""
 
     def __init__(self, routers: list[Router]) -> None:
         self.commands = [c for r in routers for c in r.commands]
         self.reaction_hooks = [h for r in routers for h in r.reaction_hooks]
         self.redaction_hooks = [h for r in routers for h in r.redaction_hooks]
         self.reply_hooks = [h for r in routers for h in r.reply_hooks]
+        self.jobs = [j for r in routers for j in r.jobs]
+        self.routes = [route for r in routers for route in r.routes]
         self._by_name: dict[str, list[Command]] = {}
         for cmd in self.commands:
             for name in cmd.names:

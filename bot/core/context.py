@@ -2,57 +2,57 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from enum import IntEnum
+from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.i18n import Texts
-from bot.core.messages import Attachment, Incoming, Lang, Reply, Role, Transport, UserId
-from bot.core.metrics import Metrics
-from bot.events.slots import local_when
-from bot.initiatives.directory import Directory
-from bot.knowledge.index import KnowledgeIndex, Offers
-from bot.text.analyzer import Analyzer
-from config.settings import Settings
-from storage.db import Database
-from storage.models import UserPrefs
+from bot.core.i18n import local_when
+from bot.core.messages import Attachment, Incoming, Reply, UserId
+from bot.core.services import Core
+from bot.core.transport import Transport
+from config.settings import Lang, Settings, as_lang
+from storage import members
 
-if TYPE_CHECKING:
-    from bot.core.commands import CommandTable
-    from bot.events.announcer import Announcer
+S = TypeVar("S", bound=Core)
+
+
+class Role(IntEnum):
+    """Who may use a command."""
+
+    MEMBER = 0
+    COORDINATOR = 1
+
+
+class Described(Protocol):
+    """A command as help shows it (bot/core/commands.py's Command)."""
+
+    @property
+    def role(self) -> Role: ...
+
+    def usage(self, lang: Lang) -> str: ...
+
+    def describe(self, lang: Lang) -> str: ...
+
+
+class Catalog(Protocol):
+    """The commands a user may see (bot/core/commands.py's CommandTable)."""
+
+    def visible(self, role: Role) -> Iterable[Described]: ...
 
 
 @dataclass
-class Services:
-    """Everything built once in main() and handed down; nothing global."""
-
-    settings: Settings
-    db: Database
-    texts: Texts
-    metrics: Metrics
-    clock: Callable[[], datetime]
-    analyzer: Analyzer
-    knowledge: KnowledgeIndex
-    directory: Directory
-    announcer: Announcer | None = None  # scheduled event posts; only while connected to Matrix
-    offers: Offers = field(default_factory=Offers)  # "Did you mean" entries, to pick by number
-    knowledge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one rebuild at a time
-
-
-@dataclass
-class Context:
-    services: Services
+class Context(Generic[S]):
+    services: S
     msg: Incoming
     session: AsyncSession
     lang: Lang
     role: Role
     transport: Transport
-    commands: CommandTable
+    commands: Catalog
     replies: list[Reply] = field(default_factory=list)
     notices: list[tuple[UserId, Reply]] = field(default_factory=list)  # direct messages to others
     # Run once the handler's transaction committed (before the replies go out), e.g. to
@@ -72,10 +72,7 @@ class Context:
 
     async def language_of(self, user: UserId) -> Lang:
         """The language `user` chose, else the bot's default (for messages to others)."""
-        stored = await self.session.scalar(
-            select(UserPrefs.language).where(UserPrefs.user_id == user)
-        )
-        return stored or self.settings.language  # type: ignore[return-value]
+        return as_lang(await members.language(self.session, user)) or self.settings.language
 
     def when(self, moment: datetime) -> str:
         """A moment in the bot's time zone, as this user reads it."""

@@ -7,125 +7,28 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Generic
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.commands import Command, CommandTable
-from bot.core.context import Context, Services
-from bot.core.messages import (
-    Incoming,
-    Lang,
-    Reaction,
-    Redaction,
-    Reply,
-    Role,
-    RoomId,
-    Transport,
-    UsageError,
-    UserError,
-    UserId,
-    server_of,
-)
+from bot.core.context import Context, Role, S
+from bot.core.errors import UsageError, UserError
+from bot.core.flood import FloodLimiter
+from bot.core.messages import Incoming, Reaction, Redaction, Reply, RoomId, UserId, server_of
+from bot.core.transport import Transport
 from bot.text.analyzer import clean_text, detect_language
+from config.settings import Lang, as_lang
+from storage import members
 from storage.db import is_transient
-from storage.models import HandledEvent, UserPrefs
+from storage.models import HandledEvent
 
 log = logging.getLogger(__name__)
 
 _COMMAND = re.compile(r"^[!/]([^\W\d_][\w-]*)\s*(.*)$", re.DOTALL)
 QUESTION_COMMAND = "frage"
 MAX_MESSAGE = 4_000  # characters: a longer command is refused before anything reads it
-
-
-PRUNE_INTERVAL = 60.0  # seconds between sweeps of the flood limiter's full buckets
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    last: float
-    warned: bool = False
-
-    def level(self, now: float, burst: int, per_minute: int) -> float:
-        return min(burst, self.tokens + max(0.0, now - self.last) * per_minute / 60)
-
-
-@dataclass
-class FloodLimiter:
-    """Token buckets: one per user (`burst` commands at once, then `per_minute`) and one for
-    everyone together (`global_burst`, then `global_per_minute`; None: no global limit).
-
-    A user's bucket that has filled up again is dropped, so memory holds only the users
-    active within one refill time."""
-
-    burst: int
-    per_minute: int
-    global_burst: int | None = None
-    global_per_minute: int | None = None
-
-    def __post_init__(self) -> None:
-        self._buckets: dict[UserId, _Bucket] = {}
-        self._global: _Bucket | None = None
-        self._pruned = 0.0
-
-    def allow(self, user: UserId, now: float) -> bool | None:
-        """True: go ahead. False: the user is over the limit, warn once. None: stay silent
-        (warned already, or the bot as a whole is over its budget: no warnings for all)."""
-        self._prune(now)
-        bucket = self._buckets.get(user)
-        tokens = bucket.level(now, self.burst, self.per_minute) if bucket else float(self.burst)
-        if tokens < 1:
-            assert bucket is not None
-            warned, bucket.tokens, bucket.last, bucket.warned = bucket.warned, tokens, now, True
-            return None if warned else False
-        if not self._take_global(now):
-            return None
-        self._buckets[user] = _Bucket(tokens - 1, now)
-        return True
-
-    def exhausted(self, user: UserId, now: float) -> bool:
-        """Whether `allow` would refuse now (nothing is taken)."""
-        bucket = self._buckets.get(user)
-        if bucket is not None and bucket.level(now, self.burst, self.per_minute) < 1:
-            return True
-        return self._global_level(now) < 1
-
-    def tracked(self) -> int:
-        """How many users' buckets are kept (for tests and metrics)."""
-        return len(self._buckets)
-
-    def _global_level(self, now: float) -> float:
-        if self.global_burst is None or self.global_per_minute is None:
-            return float("inf")
-        if self._global is None:
-            self._global = _Bucket(float(self.global_burst), now)
-        return self._global.level(now, self.global_burst, self.global_per_minute)
-
-    def _take_global(self, now: float) -> bool:
-        level = self._global_level(now)
-        if self._global is None:
-            return True  # no global limit
-        self._global.tokens, self._global.last = level, now
-        if level < 1:
-            return False
-        self._global.tokens -= 1
-        return True
-
-    def _prune(self, now: float) -> None:
-        if now - self._pruned < PRUNE_INTERVAL:
-            return
-        self._pruned = now
-        full = [
-            user
-            for user, bucket in self._buckets.items()
-            if bucket.level(now, self.burst, self.per_minute) >= self.burst
-        ]
-        for user in full:
-            del self._buckets[user]
 
 
 @dataclass
@@ -139,10 +42,10 @@ class Outcome:
     lang: Lang | None = None
 
 
-class Dispatcher:
-    def __init__(
-        self, services: Services, table: CommandTable, flood: FloodLimiter | None = None
-    ) -> None:
+class Dispatcher(Generic[S]):
+    """Handles every incoming event of every transport; `services` are the process's."""
+
+    def __init__(self, services: S, table: CommandTable, flood: FloodLimiter | None = None) -> None:
         self.services = services
         self.table = table
         self.flood = flood
@@ -227,7 +130,7 @@ class Dispatcher:
         so nothing is lost or doubled."""
 
         async def run_all() -> None:
-            async with self.services.db.session() as session:
+            async with self.services.db.transaction() as session:
                 for hook in hooks:
                     await hook(self.services, session, event)
                 session.add(HandledEvent(event_id=event.event_id))
@@ -304,7 +207,7 @@ class Dispatcher:
         record: bool,
     ) -> Outcome:
         try:
-            async with self.services.db.session() as session:
+            async with self.services.db.transaction() as session:
                 ctx = Context(self.services, msg, session, lang, role, transport, self.table)
                 await command.handler(ctx, **command.parse(args_text))
                 if record:
@@ -359,8 +262,8 @@ class Dispatcher:
         """English questions get English; else the stored choice; else the alias used."""
         if name == QUESTION_COMMAND and detect_language(msg.body) == "en":
             return "en"
-        async with self.services.db.sessions() as session:
-            stored = await stored_language(session, msg.sender)
+        async with self.services.db.read() as session:
+            stored = as_lang(await members.language(session, msg.sender))
         if stored:
             return stored
         english_alias = any(
@@ -388,7 +291,7 @@ class Dispatcher:
         hook took the message, so it can still be a question."""
         lang = await self._language(msg, "")
         try:
-            async with self.services.db.session() as session:
+            async with self.services.db.transaction() as session:
                 ctx = Context(self.services, msg, session, lang, Role.MEMBER, transport, self.table)
                 taken = False
                 for hook in self.table.reply_hooks:
@@ -411,7 +314,7 @@ class Dispatcher:
             return Outcome([])
 
     async def _record(self, event_id: str) -> None:
-        async with self.services.db.session() as session:
+        async with self.services.db.transaction() as session:
             await session.merge(HandledEvent(event_id=event_id))
 
 
@@ -427,8 +330,3 @@ async def _send_all(
             return False
         sent.append(reply)
     return True
-
-
-async def stored_language(session: AsyncSession, user: UserId) -> Lang | None:
-    lang = await session.scalar(select(UserPrefs.language).where(UserPrefs.user_id == user))
-    return lang  # type: ignore[return-value]

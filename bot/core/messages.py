@@ -1,27 +1,19 @@
-"""Core value types shared by adapters, dispatcher and handlers."""
+"""What passes between adapters, dispatcher and handlers: ids, incoming events, replies."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntEnum
-from typing import Literal, NewType, Protocol
+from typing import NewType
 
 UserId = NewType("UserId", str)
 RoomId = NewType("RoomId", str)
 EventId = NewType("EventId", str)
-Lang = Literal["de", "en", "de-simple"]
-LANGS: tuple[Lang, ...] = ("de", "en", "de-simple")
 
 
 def server_of(user_id: str) -> str:
     """How logs name a member: by their server only (logs hold no member's Matrix ID)."""
     return "a user of :" + user_id.partition(":")[2] if ":" in user_id else "an unknown user"
-
-
-class Role(IntEnum):
-    MEMBER = 0
-    COORDINATOR = 1
 
 
 @dataclass(frozen=True)
@@ -70,43 +62,3 @@ class Reply:
     html: str | None = None
     attachment: Attachment | None = None
     mentions: tuple[UserId, ...] = field(default=())
-
-
-class Transport(Protocol):
-    """Where replies and posts go: Matrix or the terminal."""
-
-    async def send(
-        self,
-        room_id: RoomId,
-        reply: Reply,
-        *,
-        to: Incoming | None = None,
-        txn_id: str | None = None,
-    ) -> EventId | None: ...
-
-    async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None: ...
-
-    async def announcement_power(self, user_id: UserId) -> int:
-        """The user's highest power level in the announcement rooms."""
-        ...
-
-    async def direct_room(self, user_id: UserId) -> RoomId | None:
-        """The direct chat of the bot with `user_id`, opened if there is none yet; None when
-        none can be opened (the answer then must not go anywhere else)."""
-        ...
-
-
-class UserError(Exception):
-    """A problem the user can fix; `text` is what they see."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-
-class UsageError(Exception):
-    """Wrong arguments: the user sees `detail` (if any) and the command's usage line."""
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail or "usage")
-        self.detail = detail

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.context import Services
+from bot.services import Services
 from config import CONFIG_DIR
 from handlers.initiatives import import_csv
 from storage.models import CalendarEvent
@@ -16,7 +16,7 @@ async def load_demo_data(services: Services) -> None:
     """The demo initiatives and a demo webinar a few minutes ahead (reminders come quickly)."""
     await import_csv(services, (DEMO_DIR / "initiatives.csv").read_bytes(), skip_invalid=False)
     start = services.clock().replace(second=0, microsecond=0) + timedelta(minutes=7)
-    async with services.db.session() as session:
+    async with services.db.transaction() as session:
         session.add(
             CalendarEvent(
                 kind="webinar",

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from nio import AsyncClient, RoomCreateResponse, RoomMessageNotice, SyncResponse
 
-from bot.app import build_services, serve
+from bot.app import serve
 from bot.demo.data import load_demo_data
 from bot.demo.homeserver import LocalSynapse, Registration, free_port
+from bot.services import build_services
 from config.settings import Settings, load_settings
 
 DEMO_DIR = Path(".demo")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -409,39 +409,3 @@ def txn_id(event_id: int, created: datetime, slot_key: str, room_id: str) -> str
 
 
 # -- how times read ---------------------------------------------------------------------
-
-
-class TextSource(Protocol):
-    def get(self, key: str, lang: Any, **values: Any) -> str: ...
-
-
-def local_when(texts: TextSource, lang: Any, when: datetime, tz: ZoneInfo) -> str:
-    """`Do, 03.12.2026, 14:00 Uhr` (seconds only when they are not zero)."""
-    local = when.astimezone(tz)
-    weekday = texts.get("events.weekdays", lang).split(",")[local.weekday()]
-    clock = local.strftime("%H:%M:%S" if local.second else "%H:%M")
-    return texts.get(
-        "events.when",
-        lang,
-        weekday=weekday,
-        day=local.day,
-        month=local.month,
-        year=local.year,
-        clock=clock,
-    )
-
-
-def local_day(texts: TextSource, lang: Any, when: datetime, tz: ZoneInfo) -> str:
-    """The local date alone, written as in local_when: `03.12.2026` or `2026-12-03`."""
-    local = when.astimezone(tz)
-    return texts.get("events.day", lang, day=local.day, month=local.month, year=local.year)
-
-
-def lead_text(texts: TextSource, lang: Any, ahead: timedelta) -> str:
-    """`in 3 Tagen`, `in 1 Stunde`, `in 40 Minuten`: how long until the start, rounded."""
-    seconds = max(0, round(ahead.total_seconds()))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        count = round(seconds / size)
-        if seconds >= size * 0.95:
-            return texts.get(f"events.in.{unit}" + ("s" if count > 1 else ""), lang, n=count)
-    return texts.get("events.in.seconds", lang)

@@ -47,7 +47,7 @@ class Directory:
     async def refresh_from(self, db: Database) -> None:
         """Refresh in a session of its own: run every WATCH_INTERVAL while serving, so a
         change made by another process (a CLI import) is picked up before anyone asks."""
-        async with db.sessions() as session:
+        async with db.read() as session:
             await self.refresh(session)
 
     def bundesland_of(self, region: str) -> str | None:

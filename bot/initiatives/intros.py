@@ -8,8 +8,10 @@ from html import escape
 
 from sqlalchemy import select
 
-from bot.core.context import Services
-from bot.core.messages import Reply, RoomId, Transport, UserId
+from bot.core.messages import Reply, UserId
+from bot.core.services import Core
+from bot.core.transport import Transport
+from bot.initiatives.directory import Directory
 from bot.initiatives.matcher import Hit, Matcher
 from storage.initiatives import all_initiatives
 from storage.models import Initiative, Introduction
@@ -57,24 +59,25 @@ def choose_pairs(
     return chosen
 
 
-async def introduction_round(services: Services, transport: Transport, rooms: list[RoomId]) -> int:
+async def introduction_round(core: Core, directory: Directory, transport: Transport) -> int:
     """Post this week's introductions to the announcement rooms; returns how many pairs.
 
     Without rooms nobody would read them, so no pair is used up."""
+    rooms = transport.announcement_rooms()
     if not rooms:
         return 0
-    async with services.db.session() as session:
+    async with core.db.transaction() as session:
         candidates = [i for i in await all_initiatives(session) if i.intros_enabled and i.contact]
         introduced = {
             frozenset((row.first_id, row.second_id))
             for row in await session.scalars(select(Introduction))
         }
-        matcher = await services.directory.refresh(session)
+        matcher = await directory.refresh(session)
         pairs = choose_pairs(candidates, matcher, introduced)
         for pair in pairs:
             session.add(Introduction(first_id=pair.first.id, second_id=pair.second.id))
     for pair in pairs:
-        reply = _compose(services, pair)
+        reply = _compose(core, pair)
         for room in rooms:
             txn = f"intro-{pair.first.id}-{pair.second.id}-{room}"
             await transport.send(room, reply, txn_id=txn)
@@ -82,8 +85,8 @@ async def introduction_round(services: Services, transport: Transport, rooms: li
     return len(pairs)
 
 
-def _compose(services: Services, pair: Pair) -> Reply:
-    lang = services.settings.language
+def _compose(core: Core, pair: Pair) -> Reply:
+    lang = core.settings.language
     values = {
         "first": pair.first.name,
         "first_region": pair.first.region,
@@ -93,7 +96,7 @@ def _compose(services: Services, pair: Pair) -> Reply:
         "second_contact": pair.second.contact,
         "why": pair.hit.explain(lang),
     }
-    text = services.texts.get("intros.post", lang, **values)
-    html = services.texts.get("intros.post", lang, **{k: escape(str(v)) for k, v in values.items()})
+    text = core.texts.get("intros.post", lang, **values)
+    html = core.texts.get("intros.post", lang, **{k: escape(str(v)) for k, v in values.items()})
     mentions = tuple(UserId(c) for c in (pair.first.contact, pair.second.contact) if c)
     return Reply(text, html.replace("\n", "<br>"), mentions=mentions)

@@ -120,7 +120,7 @@ async def analyse_carried_over(db: Database, index: KnowledgeIndex) -> int:
     start-up; returns how many groups were merged away."""
     merged = 0
     while True:
-        async with db.session() as session:
+        async with db.transaction() as session:
             batch = await questions.unanalysed_groups(session, _LEGACY_BATCH)
             for gid, text in batch:
                 signature = index.signature(text)

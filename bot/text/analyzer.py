@@ -19,7 +19,7 @@ import snowballstemmer
 import yaml
 from wordfreq import zipf_frequency
 
-from bot.core.messages import Lang
+from config.settings import Lang
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

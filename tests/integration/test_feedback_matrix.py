@@ -55,7 +55,7 @@ async def seed(url: str) -> tuple[int, int]:
     db = Database(url)
     await db.upgrade()
     start = datetime.now(UTC) - timedelta(minutes=31)
-    async with db.session() as session:
+    async with db.transaction() as session:
         events = [
             CalendarEvent(title=title, starts_at=start, minutes=30, created_by="@coord:localhost")
             for title in ("Fördermittel kompakt", "Lastspitzen im Netz")
@@ -282,7 +282,7 @@ async def test_a_burst_survives_sigkill_with_every_rating_once(world: World) -> 
     }
     deadline = time.monotonic() + WAIT
     while True:
-        async with world.db.sessions() as session:
+        async with world.db.read() as session:
             rows = list(
                 await session.scalars(
                     select(FeedbackRating).where(FeedbackRating.event_id == world.burst)
@@ -294,7 +294,7 @@ async def test_a_burst_survives_sigkill_with_every_rating_once(world: World) -> 
         assert time.monotonic() < deadline, f"ratings {got} never became {wanted}"
         await asyncio.sleep(0.2)
     converged = time.monotonic() - restarted
-    async with world.db.sessions() as session:
+    async with world.db.read() as session:
         duplicates = await session.scalar(
             select(func.count()).select_from(
                 select(FeedbackRating.pseudonym)

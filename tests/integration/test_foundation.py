@@ -22,8 +22,8 @@ from nio import (
 import config
 from bot.app import routers
 from bot.core.commands import CommandTable
+from bot.core.context import Role
 from bot.core.i18n import Texts, load_texts
-from bot.core.messages import Role
 from bot.demo.homeserver import LocalSynapse
 
 from .botproc import BotProcess, new_bot

@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 import config
 from bot.adapters.shell import run_shell
-from bot.app import build_dispatcher, build_services
+from bot.app import build_dispatcher
 from bot.core.i18n import load_texts
 from bot.core.messages import UserId
+from bot.services import build_services
 from config.settings import Settings
 from storage.db import Database
 from storage.models import HandledEvent, UserPrefs
@@ -74,16 +75,16 @@ async def test_state_roundtrip(db: Database) -> None:
 
 async def test_an_event_is_recorded_as_handled_only_once(db: Database) -> None:
     event_id = f"${uuid.uuid4().hex}"
-    async with db.session() as session:
+    async with db.transaction() as session:
         session.add(HandledEvent(event_id=event_id))
 
     with pytest.raises(IntegrityError):
-        async with db.session() as session:
+        async with db.transaction() as session:
             session.add(HandledEvent(event_id=event_id))
-    async with db.session() as session:
+    async with db.transaction() as session:
         await session.merge(HandledEvent(event_id=event_id))  # recording again is harmless
 
-    async with db.sessions() as session:
+    async with db.read() as session:
         rows = (await session.scalars(select(HandledEvent))).all()
     assert [row.event_id for row in rows] == [event_id]
     assert rows[0].handled_at.tzinfo is not None
@@ -109,7 +110,7 @@ async def test_language_choice_in_the_shell_is_kept_in_postgres(
     assert again[0]["replies"][0].startswith(texts.get("help.title", "en"))
     database = Database(database_url)
     try:
-        async with database.sessions() as session:
+        async with database.read() as session:
             prefs = await session.get(UserPrefs, MEMBER)
     finally:
         await database.dispose()

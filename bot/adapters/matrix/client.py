@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -43,8 +43,8 @@ from bot.adapters.matrix.crosssigning import CrossSigningError, own_keys
 from bot.adapters.matrix.devices import DEVICE_NAME
 from bot.adapters.matrix.identity import IdentityKeeper
 from bot.adapters.matrix.timeline import PAGE_SIZE, Batch, GapError, Progress, RoomQueues, fill_gap
-from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
+from bot.core.errors import StartupError
 from bot.core.jobs import sleep_unless
 from bot.core.messages import (
     EventId,
@@ -56,8 +56,10 @@ from bot.core.messages import (
     UserId,
     server_of,
 )
+from bot.core.services import Core
+from storage import members
 from storage.db import Database
-from storage.models import DirectRoom, HandledEvent
+from storage.models import HandledEvent
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,6 @@ BUSY_SYNC_PAUSE = 1.0  # seconds the next sync waits while room queues are still
 SHUTDOWN_GRACE = 5.0  # seconds to finish the events being handled when stopping
 DIRECT_WAIT = 15.0  # seconds a new direct chat may take to arrive in the sync
 MEGOLM = "m.megolm.v1.aes-sha2"
-
-
-class StartupError(Exception):
-    """Start-up cannot go on; the message is one clear line for the operator."""
 
 
 def is_direct_chat(
@@ -219,13 +217,20 @@ class MatrixTransport:
         direct_rooms: dict[RoomId, UserId] | None = None,
     ) -> None:
         self.client = client
-        self.announcement_rooms = announcement_rooms
+        self._announcement_rooms = announcement_rooms
         self.db = db
         self.encrypt_direct = encrypt_direct
         # room -> the member it is direct with; shared with MatrixBot, which learns of invites
         self.direct_rooms: dict[RoomId, UserId] = {} if direct_rooms is None else direct_rooms
         self._locks: dict[RoomId, asyncio.Lock] = {}
         self._opening = asyncio.Lock()
+
+    def announcement_rooms(self) -> list[RoomId]:
+        """The announcement rooms the bot has joined (known after the first sync)."""
+        return list(self._announcement_rooms)
+
+    def set_announcement_rooms(self, rooms: list[RoomId]) -> None:
+        self._announcement_rooms = list(rooms)
 
     async def send(
         self,
@@ -258,7 +263,7 @@ class MatrixTransport:
     async def announcement_power(self, user_id: UserId) -> int:
         levels = [
             room.power_levels.get_user_level(user_id)
-            for room_id in self.announcement_rooms
+            for room_id in self._announcement_rooms
             if (room := self.client.rooms.get(room_id)) is not None
         ]
         return max(levels, default=0)
@@ -298,8 +303,8 @@ class MatrixTransport:
         self.direct_rooms[room_id] = user_id
         log.info("opened direct chat %s with %s", room_id, server_of(user_id))
         if self.db is not None:
-            async with self.db.session() as session:
-                await session.merge(DirectRoom(room_id=room_id, user_id=user_id))
+            async with self.db.transaction() as session:
+                await members.add_direct_room(session, room_id, user_id)
         await self._mark_direct(user_id, room_id)
         # An encrypted send needs the room and its invited member in the client's state.
         deadline = time.monotonic() + DIRECT_WAIT
@@ -397,7 +402,7 @@ class MatrixTransport:
 class MatrixBot:
     """Owns the nio client; turns sync batches into dispatcher calls, exactly once."""
 
-    def __init__(self, services: Services, dispatcher: Dispatcher) -> None:
+    def __init__(self, services: Core, dispatcher: Dispatcher[Any]) -> None:
         self.services = services
         self.settings = services.settings
         self.dispatcher = dispatcher
@@ -556,15 +561,17 @@ class MatrixBot:
                     log.error("cannot join announcement room %s: %s", room, joined.message)
                     continue
             resolved.append(RoomId(room_id))
-        self.transport.announcement_rooms[:] = resolved
+        self.transport.set_announcement_rooms(resolved)
 
     # -- the loop -----------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
+        """Sync until `stop` is set; `on_ready` is called once the first sync joined the
+        announcement rooms."""
         await self.login()
-        async with self.services.db.sessions() as session:
-            stored = await session.execute(select(DirectRoom.room_id, DirectRoom.user_id))
-            self.direct_rooms.update({RoomId(r): UserId(u) for r, u in stored})
+        async with self.services.db.read() as session:
+            stored = await members.direct_rooms(session)
+        self.direct_rooms.update({RoomId(r): UserId(u) for r, u in stored.items()})
         since = await self.services.db.get_state("sync_token") or None
         self.progress.committed = since
         first = since is None
@@ -600,6 +607,8 @@ class MatrixBot:
                         await self.join_announcement_rooms()
                         full_state = False
                         self.ready.set()
+                        if on_ready is not None:
+                            on_ready()
                     await self._ingest(resp, answer=not first)
                     await self._save_position()
                 except Exception as exc:  # the same batch comes again; queued ids are skipped
@@ -706,7 +715,7 @@ class MatrixBot:
         seen = self.queues.remembered(room_id, event_ids)
         rest = [event_id for event_id in event_ids if event_id not in seen]
         if rest:
-            async with self.services.db.sessions() as session:
+            async with self.services.db.read() as session:
                 handled = await session.scalars(
                     select(HandledEvent.event_id).where(HandledEvent.event_id.in_(rest))
                 )
@@ -745,7 +754,7 @@ class MatrixBot:
             )
 
     async def _handled(self, event_id: str) -> bool:
-        async with self.services.db.sessions() as session:
+        async with self.services.db.read() as session:
             return await session.get(HandledEvent, event_id) is not None
 
     async def _on_text(self, room_id: RoomId, event: RoomMessageText) -> None:
@@ -787,7 +796,7 @@ class MatrixBot:
         return (
             room is not None
             and room.member_count == 2
-            and room_id not in (self.transport.announcement_rooms)
+            and room_id not in self.transport.announcement_rooms()
         )
 
     async def _on_undecryptable(self, room_id: RoomId, event: MegolmEvent) -> None:
@@ -855,8 +864,8 @@ class MatrixBot:
         log.info("joined %s on invite from %s", room_id, server_of(inviter))
         if invite and invite.content.get("is_direct"):
             self.direct_rooms[room_id] = UserId(inviter)
-            async with self.services.db.session() as session:
-                await session.merge(DirectRoom(room_id=room_id, user_id=inviter))
+            async with self.services.db.transaction() as session:
+                await members.add_direct_room(session, room_id, inviter)
 
     async def close(self) -> None:
         for task in self._key_waits:

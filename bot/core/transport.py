@@ -1,0 +1,35 @@
+"""Where replies and posts go: the protocol every adapter (Matrix, shell) implements."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
+
+
+class Transport(Protocol):
+    """Where replies and posts go: Matrix or the terminal."""
+
+    async def send(
+        self,
+        room_id: RoomId,
+        reply: Reply,
+        *,
+        to: Incoming | None = None,
+        txn_id: str | None = None,
+    ) -> EventId | None: ...
+
+    async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None: ...
+
+    def announcement_rooms(self) -> list[RoomId]:
+        """The announcement rooms, as far as they are joined (none in the shell)."""
+        ...
+
+    async def announcement_power(self, user_id: UserId) -> int:
+        """The user's highest power level in the announcement rooms."""
+        ...
+
+    async def direct_room(self, user_id: UserId) -> RoomId | None:
+        """The direct chat of the bot with `user_id`, opened if there is none yet; None when
+        none can be opened (the answer then must not go anywhere else)."""
+        ...

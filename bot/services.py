@@ -1,0 +1,113 @@
+"""The process's services: the framework's core plus what the capabilities keep in memory,
+built once from the settings and the shipped data files, and handed down (nothing global)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from bot.core.context import Context
+from bot.core.errors import StartupError
+from bot.core.i18n import Texts, load_texts
+from bot.core.jobs import Jobs
+from bot.core.metrics import Metrics
+from bot.core.services import Core
+from bot.events.announcer import Announcer
+from bot.initiatives.directory import Directory
+from bot.initiatives.matcher import Taxonomy, load_taxonomy, taxonomy_vocabulary
+from bot.initiatives.regions import Regions, load_regions
+from bot.knowledge.index import (
+    Entry,
+    KnowledgeIndex,
+    Offers,
+    entry_from_answer,
+    knowledge_vocabulary,
+    load_knowledge,
+)
+from bot.knowledge.questions import analyse_carried_over
+from bot.text.analyzer import Analyzer, load_synonyms
+from config import CONFIG_DIR
+from config.settings import Settings
+from storage import knowledge
+from storage.db import Database
+from storage.models import utcnow
+from storage.pseudonyms import ensure_secret
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services(Core):
+    analyzer: Analyzer
+    knowledge: KnowledgeIndex  # replaced as a whole when an entry is added
+    directory: Directory
+    announcer: Announcer
+    offers: Offers = field(default_factory=Offers)  # "Did you mean" entries, to pick by number
+    knowledge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one rebuild at a time
+
+
+Ctx = Context[Services]  # what every handler gets
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    texts: Texts
+    entries: list[Entry]
+    synonyms: list[list[str]]
+    taxonomy: Taxonomy
+    regions: Regions
+
+
+def load_data() -> tuple[DataFiles, list[str]]:
+    """The shipped data files, validated; problems name the file and entry."""
+    texts, problems = load_texts(CONFIG_DIR / "texts.yaml")
+    entries, knowledge_problems = load_knowledge(CONFIG_DIR / "knowledge")
+    problems += knowledge_problems
+    synonyms = _load(CONFIG_DIR / "synonyms.yaml", load_synonyms, [], problems)
+    taxonomy = _load(CONFIG_DIR / "topics.yaml", load_taxonomy, Taxonomy(()), problems)
+    regions = _load(CONFIG_DIR / "regions.yaml", load_regions, Regions(()), problems)
+    return DataFiles(texts, entries, synonyms, taxonomy, regions), problems
+
+
+def _load(path: Path, loader: Callable[[Path], T], empty: T, problems: list[str]) -> T:
+    try:
+        return loader(path)
+    except (ValueError, OSError) as exc:
+        problems.append(f"{path.name}: {exc}")
+        return empty
+
+
+async def build_services(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:
+    """The services over a migrated database (the caller disposes `services.db`)."""
+    data, problems = load_data()
+    if problems:
+        raise StartupError(f"{len(problems)} problem(s) in data files, first: {problems[0]}")
+    db = Database(settings.database_url)
+    await db.upgrade()
+    await ensure_secret(db)
+    async with db.read() as session:
+        added = [
+            entry_from_answer(row.id, row.question, row.answer)
+            for row in await knowledge.added_entries(session)
+        ]
+    analyzer = Analyzer(
+        data.synonyms,
+        [*knowledge_vocabulary(data.entries), *taxonomy_vocabulary(data.taxonomy)],
+    )
+    directory = Directory(analyzer, data.taxonomy, data.regions)
+    async with db.read() as session:
+        await directory.refresh(session)
+    index = KnowledgeIndex([*data.entries, *added], analyzer)
+    await analyse_carried_over(db, index)
+    core = Core(settings, db, data.texts, Metrics(), clock, Jobs())
+    return Services(
+        **vars(core),
+        analyzer=analyzer,
+        knowledge=index,
+        directory=directory,
+        announcer=Announcer(core),
+    )
