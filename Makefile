@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	if [ -f Dockerfile ]; then $(BIN)/hadolint Dockerfile; fi
 
 format: venv

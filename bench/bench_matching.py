@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.initiatives.csv_io import InitiativeRow, parse_initiatives_csv, write_initiatives_csv
+from bot.initiatives.csv_io import parse_initiatives_csv, write_initiatives_csv
 from bot.initiatives.matcher import (
     SHIPPED_TOPICS,
     Matcher,
@@ -28,6 +28,7 @@ from bot.initiatives.matcher import (
 )
 from bot.initiatives.regions import shipped_regions
 from bot.text.analyzer import Analyzer, load_synonyms
+from storage.initiatives import InitiativeRow
 
 ROOT = Path(__file__).resolve().parent.parent
 FILLER = (

@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
@@ -105,7 +105,9 @@ async def start_web(
     return await start_http(app, settings.http_host, settings.http_port)
 
 
-def _bound(services: Services, route: Route) -> Callable[[web.Request], object]:
+def _bound(
+    services: Services, route: Route
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         return await route.handler(services, request)
 

@@ -11,10 +11,10 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.adapters.matrix.client import StartupError
 from bot.adapters.matrix.identity import new_recovery_key, status
 from bot.adapters.shell import run_shell
 from bot.app import build_dispatcher, run
+from bot.core.errors import StartupError
 from bot.core.messages import UserId
 from bot.demo.run import demo
 from bot.services import Services, build_services, load_data

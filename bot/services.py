@@ -67,7 +67,8 @@ def load_data() -> tuple[DataFiles, list[str]]:
     texts, problems = load_texts(CONFIG_DIR / "texts.yaml")
     entries, knowledge_problems = load_knowledge(CONFIG_DIR / "knowledge")
     problems += knowledge_problems
-    synonyms = _load(CONFIG_DIR / "synonyms.yaml", load_synonyms, [], problems)
+    no_synonyms: list[list[str]] = []
+    synonyms = _load(CONFIG_DIR / "synonyms.yaml", load_synonyms, no_synonyms, problems)
     taxonomy = _load(CONFIG_DIR / "topics.yaml", load_taxonomy, Taxonomy(()), problems)
     regions = _load(CONFIG_DIR / "regions.yaml", load_regions, Regions(()), problems)
     return DataFiles(texts, entries, synonyms, taxonomy, regions), problems

@@ -30,7 +30,7 @@ from bot.events.slots import SlotKind
 from bot.services import Ctx, Services
 from bot.text.analyzer import spreadsheet_safe
 from config.settings import Lang, Settings
-from storage.db import purge_handled
+from storage.db import affected, purge_handled
 from storage.events import CANCELLED, SENT
 from storage.initiatives import purge_handovers
 from storage.models import BotState, CalendarEvent, EventPost, FeedbackComment, FeedbackRating
@@ -178,7 +178,7 @@ async def store_rating(
         .values(stars=stars, reaction_event_id=reaction_event_id, source=source, updated_at=at)
         .execution_options(synchronize_session=False)
     )
-    if updated.rowcount or await session.scalar(select(FeedbackRating.id).where(*mine)):
+    if affected(updated) or await session.scalar(select(FeedbackRating.id).where(*mine)):
         return True  # replaced, or a newer rating stays (an older event seen late)
     session.add(
         FeedbackRating(
@@ -270,7 +270,7 @@ async def purge_expired(services: Services) -> int:
         )
         await purge_handled(session, now)
         await purge_handovers(session, now)
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return affected(result)
 
 
 @router.job("feedback.retention", every=RETENTION_INTERVAL)
@@ -301,8 +301,8 @@ def _problem_text(
 ) -> str:
     values = dict(problem.values)
     for key in ("opens", "closed"):
-        if isinstance(values.get(key), datetime):
-            values[key] = ctx.when(values[key])
+        if isinstance(moment := values.get(key), datetime):
+            values[key] = ctx.when(moment)
     values.update(id=event.id if event else event_id, title=event.title if event else "")
     return ctx.t(f"feedback.error.{problem.key}", **values)
 

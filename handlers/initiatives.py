@@ -12,7 +12,6 @@ from bot.core.errors import UsageError, UserError
 from bot.core.messages import UserId
 from bot.core.transport import Transport
 from bot.initiatives.csv_io import (
-    InitiativeRow,
     RowError,
     parse_initiatives_csv,
     split_topics,
@@ -24,6 +23,7 @@ from bot.initiatives.intros import introduction_round
 from bot.initiatives.matcher import Hit, Matcher
 from bot.services import Ctx, Services
 from storage.initiatives import (
+    InitiativeRow,
     all_initiatives,
     apply_row,
     by_name,
@@ -290,7 +290,7 @@ async def _pending(ctx: Ctx, name: str) -> tuple[Initiative, ContactHandover]:
     handover = initiative and await pending_handover(
         ctx.session, initiative, ctx.sender, ctx.services.clock()
     )
-    if initiative is None or handover is None:
+    if initiative is None or not isinstance(handover, ContactHandover):
         raise UserError(ctx.t("initiatives.handover.none", name=name, days=HANDOVER_VALID.days))
     return initiative, handover
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, delete, event, select, text
+from sqlalchemy import Connection, Result, delete, event, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.ext.asyncio import (
@@ -131,16 +132,21 @@ def fault(exc: BaseException) -> str:
     return f"{type(origin).__name__}: {first_line}"[:200]
 
 
+def affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def purge_handled(session: AsyncSession, now: datetime) -> int:
     """Forget events handled more than HANDLED_KEPT ago; returns how many rows went."""
     result = await session.execute(
         delete(HandledEvent).where(HandledEvent.handled_at < now - HANDLED_KEPT)
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return affected(result)
 
 
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
-    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.initiatives.csv_io import InitiativeRow, name_key
+from storage.db import affected
 from storage.models import BotState, ContactHandover, Initiative, utcnow
+
+
+@dataclass(frozen=True)
+class InitiativeRow:
+    """An initiative's public fields, as the CSV file and the chat commands give them."""
+
+    name: str
+    region: str
+    topics: tuple[str, ...]
+    description: str
+    contact: str | None
+    website: str | None
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def name_key(name: str) -> str:
+    """The key under which names are unique: case and spacing do not count."""
+    return _SPACES.sub(" ", name).strip().casefold()
 
 
 def to_row(initiative: Initiative) -> InitiativeRow:
@@ -143,7 +165,7 @@ async def handovers_of(
         )
         .order_by(func.lower(Initiative.name))
     )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [(name, to, by) for name, to, by in rows]
 
 
 async def forget_handovers(session: AsyncSession, user: str) -> None:
@@ -156,4 +178,4 @@ async def forget_handovers(session: AsyncSession, user: str) -> None:
 
 async def purge_handovers(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(delete(ContactHandover).where(ContactHandover.expires_at <= now))
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return affected(result)

@@ -14,7 +14,6 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.messages import UserId
 from storage.db import Database
 from storage.models import BotState
 
@@ -32,7 +31,7 @@ async def ensure_secret(db: Database) -> None:
         await db.set_state(SECRET_KEY, secrets.token_hex(32))
 
 
-async def pseudonym(session: AsyncSession, user_id: UserId) -> str:
+async def pseudonym(session: AsyncSession, user_id: str) -> str:
     secret = await session.scalar(select(BotState.value).where(BotState.key == SECRET_KEY))
     if not secret:
         raise RuntimeError("the pseudonym key is missing; ensure_secret() runs at start-up")

@@ -108,7 +108,7 @@ async def open_group(
     now: datetime,
 ) -> int:
     """A new open group with `text` as its first question; returns its number."""
-    group_id = await session.scalar(
+    group_id: int | None = await session.scalar(
         insert(QuestionGroup)
         .values(
             text=text,

@@ -17,9 +17,10 @@ from bot.adapters.matrix.client import (
 )
 from bot.core.dispatcher import MAX_MESSAGE, Dispatcher
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
-from bot.initiatives.csv_io import InitiativeRow, write_initiatives_csv
+from bot.initiatives.csv_io import write_initiatives_csv
 from bot.text.analyzer import Analyzer, clean_text, spreadsheet_safe
 from storage.db import Database
+from storage.initiatives import InitiativeRow
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
 from .conftest import Conversation

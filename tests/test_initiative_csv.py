@@ -6,13 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.initiatives.csv_io import (
-    InitiativeRow,
-    parse_initiatives_csv,
-    validate_row,
-    write_initiatives_csv,
-)
+from bot.initiatives.csv_io import parse_initiatives_csv, validate_row, write_initiatives_csv
 from bot.initiatives.regions import bundesland_of
+from storage.initiatives import InitiativeRow
 
 HEADER = "name,region,topics,description,contact,website\n"
 DEMO = Path(__file__).resolve().parent.parent / "config" / "demo" / "initiatives.csv"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.initiatives.csv_io import InitiativeRow, parse_initiatives_csv
+from bot.initiatives.csv_io import parse_initiatives_csv
 from bot.initiatives.matcher import (
     SHIPPED_TOPICS,
     Hit,
@@ -17,6 +17,7 @@ from bot.initiatives.matcher import (
 )
 from bot.initiatives.regions import shipped_regions
 from bot.text.analyzer import Analyzer, load_synonyms
+from storage.initiatives import InitiativeRow
 from tests.eval_matching import DATA, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent

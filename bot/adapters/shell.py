@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
@@ -46,7 +46,7 @@ class ShellTransport:
 
 
 async def run_shell(
-    dispatcher: Dispatcher,
+    dispatcher: Dispatcher[Any],
     user: UserId,
     *,
     coordinator: bool,

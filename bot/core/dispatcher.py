@@ -83,7 +83,8 @@ class Dispatcher(Generic[S]):
         needed) and the room gets a short note; if no direct chat can be had, only a polite
         note, never the private content."""
         sent: list[Reply] = []
-        room, to, replies = msg.room_id, msg, outcome.replies
+        room, replies = msg.room_id, outcome.replies
+        to: Incoming | None = msg
         lang = outcome.lang or self.services.settings.language
         if outcome.private and replies and not msg.direct_chat:
             direct = await self._direct_room(transport, msg.sender)
@@ -225,7 +226,7 @@ class Dispatcher(Generic[S]):
             reply = self._apology(msg, command, lang)
         return Outcome([reply], lang=lang)
 
-    async def _after_commit(self, ctx: Context) -> None:
+    async def _after_commit(self, ctx: Context[S]) -> None:
         """The handler's work after its commit; a failure there is logged (what was
         committed stays, and the replies still go out)."""
         for work in ctx.after_commit:

@@ -87,7 +87,7 @@ async def _room(owner: AsyncClient, name: str, alias: str, invite: list[Registra
     resp = await owner.room_create(name=name, alias=alias, invite=[u.user_id for u in invite])
     if not isinstance(resp, RoomCreateResponse):
         raise RuntimeError(f"could not create room {name}: {resp}")
-    return resp.room_id
+    return str(resp.room_id)
 
 
 async def _load_demo_data(settings: Settings) -> None:

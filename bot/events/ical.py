@@ -45,4 +45,5 @@ def calendar_ics(events: Sequence[CalendarEvent], server_name: str, now: datetim
             entry.add("url", link)
             entry.add("location", link)
         calendar.add_component(entry)
-    return calendar.to_ical()
+    ics: bytes = calendar.to_ical()
+    return ics

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -191,6 +191,7 @@ def parse_event_spec(text: str, now: datetime, tz: ZoneInfo) -> EventSpec:
     for raw in (e.strip() for e in extras):
         if not raw:
             continue
+        value: Any
         if raw.isdigit():
             name, value = "minutes", parse_minutes(raw)
         elif looks_like_recurrence(raw):
@@ -215,7 +216,7 @@ def parse_event_spec(text: str, now: datetime, tz: ZoneInfo) -> EventSpec:
 
 @dataclass(frozen=True)
 class Recurrence:
-    freq: int  # dateutil WEEKLY or MONTHLY
+    freq: Frequency  # dateutil WEEKLY or MONTHLY
     interval: int
     count: int | None = None
     until: date | None = None
@@ -228,7 +229,8 @@ class Recurrence:
         )
 
 
-_FREQUENCIES = {
+Frequency = Literal[1, 2]  # dateutil's MONTHLY, WEEKLY
+_FREQUENCIES: dict[str, tuple[Frequency, int]] = {
     "wöchentlich": (WEEKLY, 1),
     "woechentlich": (WEEKLY, 1),
     "weekly": (WEEKLY, 1),
@@ -254,6 +256,7 @@ def looks_like_recurrence(text: str) -> bool:
 def parse_recurrence(text: str) -> Recurrence:
     """`wöchentlich x6`, `alle 2 Wochen bis 01.03.2027`, `monthly until 2027-03-01`, …"""
     value = " ".join(text.split())
+    freq: Frequency
     if match := _EVERY_TWO_WEEKS.match(value):
         freq, interval, tail = WEEKLY, 2, value[match.end() :].strip()
     else:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.text.analyzer import spreadsheet_safe, spreadsheet_text
+from storage.initiatives import InitiativeRow, name_key
 
 COLUMNS = ("name", "region", "topics", "description", "contact", "website")
 
@@ -37,25 +38,10 @@ _SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
-class InitiativeRow:
-    name: str
-    region: str
-    topics: tuple[str, ...]
-    description: str
-    contact: str | None
-    website: str | None
-
-
-@dataclass(frozen=True)
 class RowError:
     line: int
     message_de: str
     message_en: str
-
-
-def name_key(name: str) -> str:
-    """The key under which names are unique: case and spacing do not count."""
-    return _SPACES.sub(" ", name).strip().casefold()
 
 
 def split_topics(text: str) -> tuple[str, ...]:

@@ -411,7 +411,7 @@ class Matcher:
     def _concept_weight(self, concept: str) -> float:
         unseen = math.log(1 + len(self._profiles))
         idf = self._concept_idf.get(concept, unseen) ** CONCEPT_IDF_POWER
-        return self._taxonomy.concepts[concept].weight * idf
+        return float(self._taxonomy.concepts[concept].weight * idf)
 
     def _concept_vector(self, concepts: Mapping[str, float]) -> np.ndarray:
         vector = np.zeros(len(self._concept_list), dtype=np.float32)
@@ -470,7 +470,7 @@ class Matcher:
         related = self._related @ query.concepts
         related[query.concepts > 0] = 0.0  # a shared concept is not also a related one
         weights = CONCEPT_WEIGHT * query.concepts + RELATED_WEIGHT * related
-        scores = self._concepts @ weights
+        scores: np.ndarray = self._concepts @ weights
         for term, weight in query.terms.items():
             start, end = self._posting_start[term], self._posting_start[term + 1]
             scores[self._posting_profiles[start:end]] += (
@@ -596,7 +596,7 @@ class Matcher:
         if not self._profiles:
             return []
         query = self._text_query(text)
-        direct = (self._concepts[:, query.concepts > 0] > 0).any(axis=1)
+        direct = np.asarray((self._concepts[:, query.concepts > 0] > 0).any(axis=1))
         for term in query.terms:
             start, end = self._posting_start[term], self._posting_start[term + 1]
             direct[self._posting_profiles[start:end]] = True
@@ -608,7 +608,7 @@ class Matcher:
         chosen = np.flatnonzero(direct)
         scores = self._scores(query)[chosen]
         order = np.lexsort((self._alphabet_rank[chosen], -scores))[:limit]
-        return chosen[order].tolist()
+        return [int(index) for index in chosen[order]]
 
     def find(self, name: str) -> str | None:
         """The exact name of the initiative meant, tolerating case, spacing and typos.

@@ -314,7 +314,7 @@ class KnowledgeIndex:
         self._analyzer = analyzer
         self._entries: list[Entry] = []
         self._positions: dict[str, int] = {}
-        self._docs: list[Counter[str]] = []  # weighted term frequencies per entry
+        self._docs: list[dict[str, float]] = []  # weighted term frequencies per entry
         self._strong: list[frozenset[str]] = []  # terms of title, questions and keywords
         self._written: list[frozenset[str]] = []  # its words as written, before synonyms
         self._intents: list[frozenset[str] | None] = []  # what its questions ask, when needed
@@ -337,7 +337,7 @@ class KnowledgeIndex:
             (_KEYWORDS, entry.keywords),
             (_ANSWER, entry.answer.values()),
         ]
-        frequencies: Counter[str] = Counter()
+        frequencies: dict[str, float] = {}
         strong: set[str] = set()
         written: set[str] = set()
         analysed: dict[str, list[str]] = {}  # a text repeated across languages is read once
@@ -351,7 +351,7 @@ class KnowledgeIndex:
                     written.update(forms)
                 counts.update(terms)
             for term, count in counts.items():
-                frequencies[term] += weight * count
+                frequencies[term] = frequencies.get(term, 0.0) + weight * count
             if weight > _ANSWER:
                 strong.update(counts)
         position = self._positions.get(entry.id)

@@ -465,26 +465,26 @@ class MatrixBot:
                 )
             self._protect_store()
             return
-        device, token = await db.get_state("device_id"), await db.get_state("access_token")
-        if device and token and self._store_exists(device):
-            self.client.access_token = token
+        stored, saved = await db.get_state("device_id"), await db.get_state("access_token")
+        if stored and saved and self._store_exists(stored):
+            self.client.access_token = saved
             who = await self.client.whoami()
             if not isinstance(who, WhoamiResponse):
                 log.warning("stored access token no longer valid; logging in again")
-            elif problem := await self._store_problem(device, token):
+            elif problem := await self._store_problem(stored, saved):
                 log.warning(
                     "crypto store for device %s is unusable (%s); logging in as a new device",
-                    device,
+                    stored,
                     problem,
                 )
-                self._set_aside(device)
+                self._set_aside(stored)
             else:
-                log.info("reusing device %s", device)
+                log.info("reusing device %s", stored)
                 self._protect_store()
                 return
             self._forget_store()
-        elif device:
-            log.warning("crypto store for device %s is missing; logging in as a new device", device)
+        elif stored:
+            log.warning("crypto store for device %s is missing; logging in as a new device", stored)
         await self._password_login()
         self._protect_store()
 
@@ -533,7 +533,7 @@ class MatrixBot:
             raise StartupError(
                 "BOT_PASSWORD: needed to log in (no usable stored device for this crypto store)"
             )
-        self.client.device_id = None  # type: ignore[assignment]
+        self.client.device_id = None
         resp = await self.client.login(
             self.settings.password.get_secret_value(), device_name=DEVICE_NAME
         )

@@ -26,7 +26,6 @@ from typing import Any
 
 from nio import AsyncClient
 from signedjson.key import (
-    SigningKey,
     decode_signing_key_base64,
     decode_verify_key_base64,
     encode_signing_key_base64,
@@ -35,6 +34,7 @@ from signedjson.key import (
     get_verify_key,
 )
 from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_json
+from signedjson.types import SigningKey
 
 from bot.adapters.matrix.client_api import call, password_auth
 from bot.adapters.matrix.secret_storage import Vault, open_vault, store_secrets
@@ -69,7 +69,8 @@ def _named(key: SigningKey) -> SigningKey:
 
 
 def new_identity() -> Identity:
-    return Identity(*(_named(generate_signing_key("new")) for _ in range(3)))
+    master, self_signing, user_signing = (_named(generate_signing_key("new")) for _ in range(3))
+    return Identity(master, self_signing, user_signing)
 
 
 def load_identity(path: Path) -> Identity | None:
@@ -77,11 +78,11 @@ def load_identity(path: Path) -> Identity | None:
         return None
     try:
         data = json.loads(path.read_text())
-        keys = [
+        master, self_signing, user_signing = (
             _named(decode_signing_key_base64("ed25519", "seed", data[usage]))
             for usage in ("master", "self_signing", "user_signing")
-        ]
-        return Identity(*keys, signed_device=data.get("signed_device"))
+        )
+        return Identity(master, self_signing, user_signing, data.get("signed_device"))
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring unreadable %s (%s); making a new identity", path, exc)
         return None

@@ -66,7 +66,7 @@ async def retire_stale_devices(
         body["auth"] = auth
         status, data = await call(client, "POST", "/delete_devices", body)
     if status != 200:
-        reason = data.get("errcode") or data.get("error") or status
+        reason = str(data.get("errcode") or data.get("error") or status)
         log.warning("stale devices %s not deleted (%s): %s", listed, reason, HOW_TO)
         return []
     log.info("deleted stale devices of the bot: %s", listed)

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,7 +148,7 @@ class RoomQueues:
 
     def remembered(self, room_id: RoomId, event_ids: list[str]) -> set[str]:
         """Those of `event_ids` that were queued in this room (recently)."""
-        known = self._remembered.get(room_id, {})
+        known: Mapping[str, None] = self._remembered.get(room_id, {})
         return {event_id for event_id in event_ids if event_id in known}
 
     async def put(self, room_id: RoomId, events: list[Any], batch: Batch) -> None:
