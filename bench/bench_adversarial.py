@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.adapters.matrix.client import addressed_text
+from bot.adapters.matrix.incoming import addressed_text
 from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher
 from bot.core.dispatcher import MAX_MESSAGE, Dispatcher

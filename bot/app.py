@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.adapters.matrix.client import MatrixBot
 from bot.adapters.web import build_app, start_http
+from bot.core import housekeeping
 from bot.core.commands import CommandTable, Job, Route, Router
 from bot.core.dispatcher import Dispatcher
 from bot.core.flood import FloodLimiter
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 def routers() -> list[Router]:
     return [
+        housekeeping.router,
         help_handlers.router,
         knowledge.router,
         initiatives.router,

@@ -15,7 +15,7 @@ from nio import (
 )
 from sqlalchemy import select
 
-from bot.adapters.matrix.client import MatrixTransport
+from bot.adapters.matrix.send import MatrixTransport
 from bot.core.messages import RoomId, UserId
 from bot.services import Services
 from storage.models import DirectRoom

@@ -9,12 +9,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.adapters.matrix.client import (
-    CONTENT_BUDGET,
-    addressed_text,
-    encoded_size,
-    message_contents,
-)
+from bot.adapters.matrix.incoming import addressed_text
+from bot.adapters.matrix.send import CONTENT_BUDGET, encoded_size, message_contents
 from bot.core.dispatcher import MAX_MESSAGE, Dispatcher
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
 from bot.initiatives.csv_io import write_initiatives_csv

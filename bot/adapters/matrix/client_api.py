@@ -7,10 +7,13 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import aiohttp
+
 if TYPE_CHECKING:
     from nio import AsyncClient
 
 API = "/_matrix/client/v3"
+NETWORK_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)  # the homeserver is unreachable
 
 
 class ApiError(Exception):

@@ -12,11 +12,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 from nio import AsyncClient, AsyncClientConfig, WhoamiResponse
 from sqlalchemy.engine.url import make_url
 
-from bot.adapters.matrix.client_api import ApiError
+from bot.adapters.matrix.client_api import NETWORK_ERRORS, ApiError
 from bot.adapters.matrix.crosssigning import (
     SECRETS,
     CrossSigningError,
@@ -39,7 +38,6 @@ NO_RECOVERY_KEY = (
     "(BOT_STORE_PATH); if it is lost, the bot gets a new identity and members who verified it "
     "see a warning. `initiative-bot e2ee new-recovery-key` makes a recovery key."
 )
-NETWORK_ERRORS = (OSError, TimeoutError, aiohttp.ClientError)
 
 
 @dataclass
