@@ -30,9 +30,9 @@ from bench.bench_matching import rss_mb, synthetic_rows  # noqa: E402
 from bot.adapters.shell import ShellTransport  # noqa: E402
 from bot.app import build_dispatcher, build_services  # noqa: E402
 from bot.core.messages import EventId, Incoming, RoomId, UserId  # noqa: E402
+from bot.initiatives.csv_import import import_csv  # noqa: E402
 from bot.initiatives.csv_io import write_initiatives_csv  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from handlers.initiatives import import_csv  # noqa: E402
 
 
 async def main(count: int) -> None:

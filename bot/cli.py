@@ -17,9 +17,10 @@ from bot.app import build_dispatcher, run
 from bot.core.errors import StartupError
 from bot.core.messages import UserId
 from bot.demo.run import demo
+from bot.initiatives.csv_import import export_csv, import_csv
 from bot.services import Services, build_services, load_data
 from config.settings import Settings, SettingsError, load_settings
-from handlers import feedback, initiatives
+from handlers import feedback
 from storage.db import Database, MigrationError
 
 T = TypeVar("T")
@@ -158,7 +159,7 @@ async def _with_services(
 async def _initiatives(args: argparse.Namespace, services: Services) -> int:
     english = services.settings.language == "en"
     if args.action == "export":
-        text = await initiatives.export_csv(services)
+        text = await export_csv(services)
         if args.file:
             args.file.write_text(text, encoding="utf-8")
         else:
@@ -169,7 +170,7 @@ async def _initiatives(args: argparse.Namespace, services: Services) -> int:
     except OSError as exc:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
         return 1
-    result = await initiatives.import_csv(services, data, skip_invalid=args.skip_invalid)
+    result = await import_csv(services, data, skip_invalid=args.skip_invalid)
     for error in result.errors:
         label, message = ("line", error.message_en) if english else ("Zeile", error.message_de)
         print(f"{label} {error.line}: {message}", file=sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
 
@@ -11,28 +10,16 @@ from bot.core.context import Role
 from bot.core.errors import UsageError, UserError
 from bot.core.messages import UserId
 from bot.core.transport import Transport
-from bot.initiatives.csv_io import (
-    RowError,
-    parse_initiatives_csv,
-    split_topics,
-    validate_row,
-    write_initiatives_csv,
-)
+from bot.initiatives import handover
+from bot.initiatives.csv_io import validate_row
 from bot.initiatives.directory import WATCH_INTERVAL, Directory
+from bot.initiatives.edits import EDITABLE, edited, may_edit, new_row, parse_edit
+from bot.initiatives.handover import HANDOVER_VALID, needs_confirmation
 from bot.initiatives.intros import introduction_round
 from bot.initiatives.matcher import Hit, Matcher
 from bot.services import Ctx, Services
-from storage.initiatives import (
-    InitiativeRow,
-    all_initiatives,
-    apply_row,
-    by_name,
-    mark_changed,
-    pending_handover,
-    request_handover,
-    to_row,
-    upsert,
-)
+from storage import initiatives
+from storage.initiatives import InitiativeRow, by_name, to_row, upsert
 from storage.models import ContactHandover, Initiative
 
 router = Router()
@@ -49,20 +36,14 @@ async def introduce(services: Services, transport: Transport) -> None:
     await introduction_round(services, services.directory, transport)
 
 
+@router.job("initiatives.handovers", every=timedelta(days=1))
+async def expire_handovers(services: Services, _: Transport) -> None:
+    """Delete the contact hand-overs that expired unconfirmed."""
+    async with services.db.transaction() as session:
+        await initiatives.purge_handovers(session, services.clock())
+
+
 _MAX_LIST = 25
-HANDOVER_VALID = timedelta(days=7)  # how long a new contact has to confirm
-_EDITABLE = ("region", "topics", "description", "contact", "website")
-_FIELD_ALIASES = {
-    "region": "region",
-    "themen": "topics",
-    "topics": "topics",
-    "beschreibung": "description",
-    "description": "description",
-    "kontakt": "contact",
-    "contact": "contact",
-    "webseite": "website",
-    "website": "website",
-}
 
 
 def _directory(ctx: Ctx) -> Directory:
@@ -181,18 +162,9 @@ async def match(ctx: Ctx, text: str) -> None:
     ),
 )
 async def add(ctx: Ctx, spec: str) -> None:
-    parts = [p.strip() for p in spec.split("|")]
-    if len(parts) < 4 or len(parts) > 6:
+    row = new_row(spec)
+    if row is None:
         raise UsageError()
-    parts += [""] * (6 - len(parts))
-    row = InitiativeRow(
-        name=parts[0],
-        region=parts[1],
-        topics=split_topics(parts[2]),
-        description=parts[3],
-        contact=parts[4] or None,
-        website=parts[5] or None,
-    )
     problems = validate_row(row, ctx.lang)
     if not row.topics:
         problems.append(ctx.t("initiatives.topic_needed"))
@@ -214,8 +186,7 @@ async def remove(ctx: Ctx, name: str) -> None:
     initiative = await by_name(ctx.session, name)
     if initiative is None:
         raise UserError(ctx.t("initiatives.not_found_exact", name=name))
-    await ctx.session.delete(initiative)
-    await mark_changed(ctx.session)
+    await initiatives.remove(ctx.session, initiative)
     ctx.reply(ctx.t("initiatives.removed", name=initiative.name))
 
 
@@ -230,42 +201,32 @@ async def remove(ctx: Ctx, name: str) -> None:
     args=(Arg("spec", "NAME | FELD=WERT", rest=True, label_en="NAME | FIELD=VALUE"),),
 )
 async def edit(ctx: Ctx, spec: str) -> None:
-    name, _, change = spec.partition("|")
-    field, _, value = change.partition("=")
-    attribute = _FIELD_ALIASES.get(field.strip().lower())
-    if not name.strip() or attribute is None:
-        raise UsageError(ctx.t("initiatives.fields", fields=", ".join(_EDITABLE)))
-    initiative = await by_name(ctx.session, name.strip())  # exact: never edit a look-alike
+    parsed = parse_edit(spec)
+    if parsed is None:
+        raise UsageError(ctx.t("initiatives.fields", fields=", ".join(EDITABLE)))
+    name, attribute, value = parsed
+    initiative = await by_name(ctx.session, name)  # exact: never edit a look-alike
     if initiative is None:
-        raise UserError(ctx.t("initiatives.not_found_exact", name=name.strip()))
-    if ctx.role < Role.COORDINATOR and initiative.contact != ctx.sender:
+        raise UserError(ctx.t("initiatives.not_found_exact", name=name))
+    if not may_edit(initiative.contact, ctx.sender, coordinator=ctx.role >= Role.COORDINATOR):
         raise UserError(ctx.t("initiatives.not_yours", name=initiative.name))
     row = to_row(initiative)
-    value = value.strip()
-    new = InitiativeRow(
-        name=row.name,
-        region=value if attribute == "region" else row.region,
-        topics=split_topics(value) if attribute == "topics" else row.topics,
-        description=value if attribute == "description" else row.description,
-        contact=(value or None) if attribute == "contact" else row.contact,
-        website=(value or None) if attribute == "website" else row.website,
-    )
+    new = edited(row, attribute, value)
     problems = validate_row(new, ctx.lang)
     if problems:
         raise UserError(ctx.t("initiatives.invalid", problems="; ".join(problems)))
-    if new.contact not in (None, row.contact, ctx.sender):  # someone else: they confirm first
+    if needs_confirmation(new.contact, row.contact, ctx.sender):
         await _ask_new_contact(ctx, initiative, new.contact)
         return
-    apply_row(initiative, new, _directory(ctx).bundesland_of(new.region))
-    await mark_changed(ctx.session)
+    await initiatives.change(
+        ctx.session, initiative, new, _directory(ctx).bundesland_of(new.region)
+    )
     ctx.reply(ctx.t("initiatives.updated", name=initiative.name))
 
 
 async def _ask_new_contact(ctx: Ctx, initiative: Initiative, new_contact: str) -> None:
     """Store the hand-over as pending and ask the new contact in a direct chat."""
-    now = ctx.services.clock()
-    expires = now + HANDOVER_VALID
-    await request_handover(ctx.session, initiative, new_contact, ctx.sender, now, expires)
+    await handover.ask(ctx.session, initiative, new_contact, ctx.sender, ctx.services.clock())
     days = HANDOVER_VALID.days
     lang = await ctx.language_of(UserId(new_contact))
     ask = ctx.services.texts.get(
@@ -286,13 +247,10 @@ async def _ask_new_contact(ctx: Ctx, initiative: Initiative, new_contact: str) -
 
 async def _pending(ctx: Ctx, name: str) -> tuple[Initiative, ContactHandover]:
     """The initiative named exactly `name` and its unexpired hand-over to the sender."""
-    initiative = await by_name(ctx.session, name)
-    handover = initiative and await pending_handover(
-        ctx.session, initiative, ctx.sender, ctx.services.clock()
-    )
-    if initiative is None or not isinstance(handover, ContactHandover):
+    found = await handover.pending(ctx.session, name, ctx.sender, ctx.services.clock())
+    if found is None:
         raise UserError(ctx.t("initiatives.handover.none", name=name, days=HANDOVER_VALID.days))
-    return initiative, handover
+    return found
 
 
 @router.command(
@@ -306,10 +264,8 @@ async def _pending(ctx: Ctx, name: str) -> tuple[Initiative, ContactHandover]:
     args=(Arg("name", "NAME", rest=True),),
 )
 async def confirm_handover(ctx: Ctx, name: str) -> None:
-    initiative, handover = await _pending(ctx, name)
-    initiative.contact = ctx.sender
-    await ctx.session.delete(handover)
-    await mark_changed(ctx.session)
+    initiative, pending = await _pending(ctx, name)
+    await initiatives.confirm_handover(ctx.session, initiative, pending)
     ctx.reply(ctx.t("initiatives.handover.confirmed", name=initiative.name))
 
 
@@ -324,8 +280,8 @@ async def confirm_handover(ctx: Ctx, name: str) -> None:
     args=(Arg("name", "NAME", rest=True),),
 )
 async def decline_handover(ctx: Ctx, name: str) -> None:
-    initiative, handover = await _pending(ctx, name)
-    await ctx.session.delete(handover)
+    initiative, pending = await _pending(ctx, name)
+    await initiatives.drop_handover(ctx.session, pending)
     ctx.reply(ctx.t("initiatives.handover.declined", name=initiative.name))
 
 
@@ -335,30 +291,6 @@ async def _find(ctx: Ctx, name: str) -> Initiative:
     if initiative is None:
         raise UserError(ctx.t("initiatives.not_found", name=name))
     return initiative
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    updated: int
-    errors: list[RowError]
-
-
-async def import_csv(services: Services, data: bytes, *, skip_invalid: bool) -> ImportResult:
-    """All or nothing, unless `skip_invalid`: then the good rows go in and errors are listed."""
-    rows, errors = parse_initiatives_csv(data)
-    if errors and not skip_invalid:
-        return ImportResult(0, 0, errors)
-    async with services.db.transaction() as session:
-        created, updated = await upsert(
-            session, [row for _, row in rows], services.directory.bundesland_of
-        )
-    return ImportResult(created, updated, errors)
-
-
-async def export_csv(services: Services) -> str:
-    async with services.db.read() as session:
-        return write_initiatives_csv(to_row(i) for i in await all_initiatives(session))
 
 
 def on_off(text: str) -> bool:
@@ -381,10 +313,7 @@ def on_off(text: str) -> bool:
     args=(Arg("enabled", "an|aus", on_off, label_en="on|off"),),
 )
 async def intros(ctx: Ctx, enabled: bool) -> None:
-    mine = [i for i in await all_initiatives(ctx.session) if i.contact == ctx.sender]
-    if not mine:
+    names = await initiatives.set_intros(ctx.session, ctx.sender, enabled)
+    if not names:
         raise UserError(ctx.t("intros.no_initiative"))
-    for initiative in mine:
-        initiative.intros_enabled = enabled
-    names = ", ".join(i.name for i in mine)
-    ctx.reply(ctx.t("intros.on" if enabled else "intros.off", names=names))
+    ctx.reply(ctx.t("intros.on" if enabled else "intros.off", names=", ".join(names)))

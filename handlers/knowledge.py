@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from bot.core.commands import Arg, Router, int_arg
 from bot.core.context import Role
 from bot.core.errors import UserError
 from bot.core.transport import Transport
-from bot.knowledge.index import Entry, KnowledgeIndex, entry_from_answer
-from bot.knowledge.questions import file_question, terms_of
+from bot.knowledge.index import Entry, KnowledgeIndex
+from bot.knowledge.learning import answer_group, apply_retention, learn, note_unanswered
 from bot.services import Ctx, Services
 from config.settings import Lang
 from storage import questions
-from storage.knowledge import add_entry
-from storage.pseudonyms import pseudonym
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
-log = logging.getLogger(__name__)
 router = Router()
 
 OVERVIEW_ID = "angebote"
 _MAX_OPEN = 20  # open groups listed by !faq unbeantwortet, most asked first
-_RETENTION_BATCH = 500  # questions deleted per transaction
 _PICK = re.compile(r"\s*#?([1-9])[.)]?\s*")  # "2", "#2", "2.": one of the offered entries
 
 
@@ -69,11 +63,16 @@ async def ask(ctx: Ctx, question: str) -> None:
     if match.entry is not None:
         ctx.reply(*format_entry(match.entry, ctx.lang))
         return
-    await note_unanswered(ctx, question)
+    await note_unanswered(ctx.session, ctx.services.knowledge, ctx.sender, question, ctx.lang, now)
+    _not_answered(ctx, match.suggestions, now)
+
+
+def _not_answered(ctx: Ctx, suggestions: tuple[Entry, ...], now: datetime) -> None:
+    """Point to the coordinators, offering the near entries to pick by number if any."""
     contact = ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
-    if match.suggestions:
-        offers.put(room, ctx.sender, tuple(e.id for e in match.suggestions), now)
-        titles = [e.title.get(ctx.lang) or e.title["de"] for e in match.suggestions]
+    if suggestions:
+        ctx.services.offers.put(ctx.msg.room_id, ctx.sender, tuple(e.id for e in suggestions), now)
+        titles = [e.title.get(ctx.lang) or e.title["de"] for e in suggestions]
         lines = "\n".join(f"{number}. {title}" for number, title in enumerate(titles, 1))
         ctx.reply(ctx.t("offerings.did_you_mean", options=lines, contact=contact))
     else:
@@ -136,10 +135,7 @@ async def answer(ctx: Ctx, number: int, text: str) -> None:
     group = await questions.get_open(ctx.session, number)
     if group is None:
         raise UserError(ctx.t("faq.not_found", number=number))
-    entry_id = f"faq-{number}"
-    await add_entry(ctx.session, entry_id, group.text, text, ctx.sender)
-    await questions.settle(ctx.session, number, ctx.services.clock(), entry_id)
-    entry = entry_from_answer(entry_id, group.text, text)
+    entry = await answer_group(ctx.session, group, text, ctx.sender, ctx.services.clock())
     ctx.after_commit.append(lambda: learn(ctx.services, entry))
     ctx.reply(ctx.t("faq.saved", number=number, count=group.count))
 
@@ -163,37 +159,6 @@ async def close(ctx: Ctx, number: int) -> None:
     ctx.reply(ctx.t("faq.closed", number=number, count=group.count))
 
 
-async def learn(services: Services, entry: Entry) -> None:
-    """Make a committed entry searchable: a new index is built in a worker thread (the bot
-    goes on answering from the old one meanwhile) and then replaces it in one step."""
-    async with services.knowledge_lock:
-        current: KnowledgeIndex = services.knowledge
-        services.knowledge = await asyncio.to_thread(current.with_entry, entry)
-
-
-async def note_unanswered(ctx: Ctx, question: str) -> None:
-    """Keep a question the bot could not answer for the coordinators (see bot.questions)."""
-    who = await pseudonym(ctx.session, ctx.sender)
-    index: KnowledgeIndex = ctx.services.knowledge
-    await file_question(ctx.session, index, who, question, ctx.lang, ctx.services.clock())
-
-
 @router.job("questions.retention", every=timedelta(days=1))
 async def retention(services: Services, _: Transport) -> None:
     await apply_retention(services)
-
-
-async def apply_retention(services: Services) -> None:
-    """Delete questions older than BOT_QUESTION_RETENTION, in short transactions (at
-    start-up, then once a day like the feedback retention)."""
-    before = services.clock() - services.settings.question_retention
-    removed = 0
-    while True:
-        async with services.db.transaction() as session:
-            terms = terms_of(services.knowledge)
-            done = await questions.purge(session, before, terms, _RETENTION_BATCH)
-        removed += done
-        if done < _RETENTION_BATCH:
-            break
-    if removed:
-        log.info("retention: deleted %d old unanswered question(s)", removed)

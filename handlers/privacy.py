@@ -4,35 +4,21 @@ Both answer in the member's direct chat with the bot (`private=True`), never in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
 from datetime import datetime, timedelta
-
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.commands import Arg, Router
 from bot.core.errors import UsageError
 from bot.core.i18n import local_day
-from bot.core.messages import UserId
-from bot.knowledge.index import KnowledgeIndex
+from bot.core.transport import Transport
 from bot.knowledge.questions import terms_of
-from bot.services import Ctx
+from bot.services import Ctx, Services
 from bot.text.analyzer import fold
-from storage import questions
-from storage.initiatives import forget_handovers, handovers_of
-from storage.models import (
-    BotState,
-    CalendarEvent,
-    DirectRoom,
-    FeedbackComment,
-    FeedbackRating,
-    Initiative,
-    KnowledgeEntry,
-    UserPrefs,
-)
+from storage import privacy
+from storage.privacy import Stored, stored_about
 from storage.pseudonyms import pseudonym
-from storage.questions import MemberQuestion
 
+log = logging.getLogger(__name__)
 router = Router()
 
 CONFIRM_MINUTES = 5
@@ -40,91 +26,13 @@ LISTED = 10  # created records named one by one; the rest are counted
 _CONFIRM_WORDS = {"bestaetigen", "confirm", "ja", "yes"}
 
 
-@dataclass
-class Stored:
-    """Everything kept about one member (found by Matrix ID or by their pseudonym)."""
-
-    language: str | None = None
-    direct_rooms: list[str] = field(default_factory=list)
-    ratings: list[tuple[str, int, datetime]] = field(default_factory=list)  # title, stars, when
-    comments: list[tuple[str, str, datetime]] = field(default_factory=list)  # title, text, when
-    contact_of: list[str] = field(default_factory=list)  # initiatives naming them as contact
-    questions: list[MemberQuestion] = field(default_factory=list)  # ones I could not answer
-    handovers: list[tuple[str, str, str]] = field(default_factory=list)  # name, to, asked by
-    events_created: list[tuple[int, str]] = field(default_factory=list)  # as a coordinator
-    entries_created: list[str] = field(default_factory=list)  # knowledge entries' questions
-
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.language
-            or self.direct_rooms
-            or self.ratings
-            or self.comments
-            or self.contact_of
-            or self.questions
-            or self.handovers
-            or self.events_created
-            or self.entries_created
-        )
-
-
-async def stored_about(session: AsyncSession, user: UserId, now: datetime) -> Stored:
-    who = await pseudonym(session, user)
-    ratings = await session.execute(
-        select(CalendarEvent.title, FeedbackRating.stars, FeedbackRating.updated_at)
-        .join(CalendarEvent, CalendarEvent.id == FeedbackRating.event_id)
-        .where(FeedbackRating.pseudonym == who)
-        .order_by(FeedbackRating.updated_at)
-    )
-    comments = await session.execute(
-        select(CalendarEvent.title, FeedbackComment.text, FeedbackComment.created_at)
-        .join(CalendarEvent, CalendarEvent.id == FeedbackComment.event_id)
-        .where(FeedbackComment.pseudonym == who)
-        .order_by(FeedbackComment.created_at)
-    )
-    events = await session.execute(
-        select(CalendarEvent.id, CalendarEvent.title)
-        .where(CalendarEvent.created_by == user)
-        .order_by(CalendarEvent.id)
-    )
-    entries = await session.scalars(
-        select(KnowledgeEntry.question)
-        .where(KnowledgeEntry.created_by == user)
-        .order_by(KnowledgeEntry.created_at)
-    )
-    return Stored(
-        language=await session.scalar(select(UserPrefs.language).where(UserPrefs.user_id == user)),
-        direct_rooms=list(
-            await session.scalars(select(DirectRoom.room_id).where(DirectRoom.user_id == user))
-        ),
-        ratings=[tuple(row) for row in ratings],  # type: ignore[misc]
-        comments=[tuple(row) for row in comments],  # type: ignore[misc]
-        contact_of=await contact_of(session, user),
-        questions=await questions.questions_of(session, who),
-        handovers=await handovers_of(session, user, now),
-        events_created=[tuple(row) for row in events],  # type: ignore[misc]
-        entries_created=list(entries),
-    )
-
-
-async def contact_of(session: AsyncSession, user: UserId) -> list[str]:
-    """The initiatives whose public directory entry names `user` as the contact."""
-    return list(await session.scalars(select(Initiative.name).where(Initiative.contact == user)))
-
-
-async def forget(session: AsyncSession, user: UserId, index: KnowledgeIndex) -> None:
-    """Delete the member's language choice, direct-room records, ratings, comments, questions
-    (a question group left empty goes too) and pending contact hand-overs. Public records
-    (directory entries naming them, events and knowledge entries they created as a
-    coordinator) stay; the member is told so."""
-    who = await pseudonym(session, user)
-    await session.execute(delete(UserPrefs).where(UserPrefs.user_id == user))
-    await session.execute(delete(DirectRoom).where(DirectRoom.user_id == user))
-    await session.execute(delete(FeedbackRating).where(FeedbackRating.pseudonym == who))
-    await session.execute(delete(FeedbackComment).where(FeedbackComment.pseudonym == who))
-    await questions.forget(session, who, terms_of(index))
-    await forget_handovers(session, user)
+@router.job("privacy.requests", every=timedelta(days=1))
+async def purge_requests(services: Services, _: Transport) -> None:
+    """Delete the deletion requests that expired unconfirmed."""
+    async with services.db.transaction() as session:
+        removed = await privacy.purge_forget_requests(session, services.clock())
+    if removed:
+        log.info("retention: deleted %d unconfirmed deletion request(s)", removed)
 
 
 def _with_kept_notes(ctx: Ctx, text: str, stored: Stored) -> str:
@@ -168,6 +76,12 @@ def _describe(ctx: Ctx, stored: Stored) -> list[str]:
     for question in stored.questions:
         date = _day(ctx, question.asked_at)
         lines.append(ctx.t("privacy.question", text=question.text, date=date))
+    return lines + _describe_records(ctx, stored)
+
+
+def _describe_records(ctx: Ctx, stored: Stored) -> list[str]:
+    """The directory entries and hand-overs naming the member, and what they created."""
+    lines = []
     if stored.contact_of:
         lines.append(ctx.t("privacy.contact", names=", ".join(stored.contact_of)))
     for name, to, by in stored.handovers:
@@ -207,10 +121,6 @@ async def my_data(ctx: Ctx) -> None:
     ctx.reply("\n".join(lines))
 
 
-def _request_key(who: str) -> str:
-    return f"forget-{who[:32]}"
-
-
 @router.command(
     "daten-loeschen",
     "forget-me",
@@ -225,24 +135,25 @@ def _request_key(who: str) -> str:
 async def forget_me(ctx: Ctx, confirm: str | None) -> None:
     who = await pseudonym(ctx.session, ctx.sender)
     now = ctx.services.clock()
-    key = _request_key(who)
     if confirm is None:
-        stored = await stored_about(ctx.session, ctx.sender, now)
-        if stored.empty:
-            ctx.reply(ctx.t("privacy.nothing"))
-            return
-        expires = (now + timedelta(minutes=CONFIRM_MINUTES)).isoformat(timespec="seconds")
-        await ctx.session.merge(BotState(key=key, value=expires))
-        confirm_text = ctx.t("privacy.confirm", minutes=CONFIRM_MINUTES)
-        ctx.reply(_with_kept_notes(ctx, confirm_text, stored))
+        await _ask_to_confirm(ctx, who, now)
         return
     if fold(confirm) not in _CONFIRM_WORDS:
         raise UsageError()
-    request = await ctx.session.get(BotState, key)
-    if request is None or request.value < now.isoformat(timespec="seconds"):
+    if not await privacy.take_forget_request(ctx.session, who, now):
         ctx.reply(ctx.t("privacy.no_request", minutes=CONFIRM_MINUTES))
         return
-    await ctx.session.delete(request)
-    await forget(ctx.session, ctx.sender, ctx.services.knowledge)
+    await privacy.forget(ctx.session, ctx.sender, terms_of(ctx.services.knowledge))
     kept = await stored_about(ctx.session, ctx.sender, now)
     ctx.reply(_with_kept_notes(ctx, ctx.t("privacy.deleted"), kept))
+
+
+async def _ask_to_confirm(ctx: Ctx, who: str, now: datetime) -> None:
+    """Note the request (valid CONFIRM_MINUTES) and say what will go and what stays."""
+    stored = await stored_about(ctx.session, ctx.sender, now)
+    if stored.empty:
+        ctx.reply(ctx.t("privacy.nothing"))
+        return
+    await privacy.request_forget(ctx.session, who, now + timedelta(minutes=CONFIRM_MINUTES))
+    confirm_text = ctx.t("privacy.confirm", minutes=CONFIRM_MINUTES)
+    ctx.reply(_with_kept_notes(ctx, confirm_text, stored))

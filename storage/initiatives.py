@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import affected
-from storage.models import BotState, ContactHandover, Initiative, utcnow
+from storage.models import BotState, ContactHandover, Initiative, Introduction, utcnow
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,58 @@ async def all_initiatives(session: AsyncSession) -> list[Initiative]:
     return list(await session.scalars(select(Initiative).order_by(func.lower(Initiative.name))))
 
 
+async def change(
+    session: AsyncSession, initiative: Initiative, row: InitiativeRow, bundesland: str | None
+) -> None:
+    """Give an entry the fields of `row` (the directory's version moves on)."""
+    apply_row(initiative, row, bundesland)
+    await mark_changed(session)
+
+
+async def remove(session: AsyncSession, initiative: Initiative) -> None:
+    await session.delete(initiative)
+    await mark_changed(session)
+
+
+async def of_contact(session: AsyncSession, user: str) -> list[Initiative]:
+    """The initiatives whose public entry names `user` as the contact, by name."""
+    return list(
+        await session.scalars(
+            select(Initiative)
+            .where(Initiative.contact == user)
+            .order_by(func.lower(Initiative.name))
+        )
+    )
+
+
+async def set_intros(session: AsyncSession, user: str, enabled: bool) -> list[str]:
+    """Turn the weekly introductions of the initiatives naming `user` as contact on or off;
+    returns their names."""
+    mine = await of_contact(session, user)
+    for initiative in mine:
+        initiative.intros_enabled = enabled
+    return [initiative.name for initiative in mine]
+
+
+async def contact_of(session: AsyncSession, user: str) -> list[str]:
+    """The names of the initiatives whose public directory entry names `user` as the contact."""
+    return list(await session.scalars(select(Initiative.name).where(Initiative.contact == user)))
+
+
+# -- introductions: pairs already introduced are never introduced again --------------------
+
+
+async def introduced_pairs(session: AsyncSession) -> set[frozenset[int]]:
+    return {
+        frozenset((row.first_id, row.second_id))
+        for row in await session.scalars(select(Introduction))
+    }
+
+
+async def add_introduction(session: AsyncSession, first_id: int, second_id: int) -> None:
+    session.add(Introduction(first_id=first_id, second_id=second_id))
+
+
 # -- contact hand-overs: a new contact confirms before the public entry names them ---------
 
 
@@ -149,6 +201,19 @@ async def pending_handover(
             ContactHandover.expires_at > now,
         )
     )
+
+
+async def confirm_handover(
+    session: AsyncSession, initiative: Initiative, handover: ContactHandover
+) -> None:
+    """The new contact agreed: the public entry names them now."""
+    initiative.contact = handover.new_contact
+    await session.delete(handover)
+    await mark_changed(session)
+
+
+async def drop_handover(session: AsyncSession, handover: ContactHandover) -> None:
+    await session.delete(handover)
 
 
 async def handovers_of(

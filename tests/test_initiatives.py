@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.messages import UserId
-from handlers.initiatives import export_csv, import_csv, watch_directory
+from bot.initiatives.csv_import import export_csv, import_csv
+from handlers.initiatives import watch_directory
 from tests.conftest import COORDINATOR, MEMBER
 from tests.fakes import RecordingTransport
 
@@ -251,7 +252,7 @@ async def test_a_new_contact_confirms_the_hand_over_in_a_direct_chat(demo, chat)
 async def test_a_hand_over_by_the_contact_expires_unconfirmed(demo, chat, services) -> None:
     from sqlalchemy import func, select
 
-    from handlers.feedback import purge_expired
+    from handlers.initiatives import expire_handovers
     from storage.models import ContactHandover
 
     chat.transport = transport = RecordingTransport()
@@ -266,9 +267,21 @@ async def test_a_hand_over_by_the_contact_expires_unconfirmed(demo, chat, servic
     assert "the 7 days have passed" in late
     [profile] = await chat(f"!initiative {HUB}")
     assert f"Kontakt: {OWNER}" in profile
-    await purge_expired(services)
+    await expire_handovers(services, transport)
     async with services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(ContactHandover)) == 0
+
+
+async def test_the_daily_job_keeps_a_hand_over_that_has_not_expired(demo, chat, services) -> None:
+    from handlers.initiatives import expire_handovers
+
+    chat.transport = transport = RecordingTransport()
+    await chat(f"!initiative bearbeiten {HUB} | kontakt={NEW}", user=COORDINATOR)
+    real_clock = services.clock
+    services.clock = lambda: real_clock() + timedelta(days=6)
+    await expire_handovers(services, transport)
+    [thanks] = await chat(f"!initiative bestätigen {HUB}", user=NEW)
+    assert thanks == f"Danke! Sie sind jetzt der Kontakt von „{HUB}“ im Verzeichnis."
 
 
 async def test_a_hand_over_can_be_declined_or_forgotten(demo, chat, services) -> None:

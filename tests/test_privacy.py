@@ -268,3 +268,31 @@ async def test_forget_me_says_the_directory_entry_stays(
 
 async def test_nothing_to_forget(chat: Conversation) -> None:
     assert await chat("!daten-loeschen") == ["Über Sie habe ich nichts gespeichert."]
+
+
+async def test_unconfirmed_deletion_requests_are_purged_daily(
+    chat: Conversation, services: Services
+) -> None:
+    from handlers.privacy import purge_requests
+    from storage.models import BotState
+
+    async def requests() -> int:
+        async with services.db.read() as session:
+            keys = await session.scalars(select(BotState.key).where(BotState.key.like("forget-%")))
+            return len(list(keys))
+
+    event = await add_event(services)
+    await chat(f"!feedback {event} 4")
+    await chat(f"!feedback {event} 3", user=OTHER)
+    await chat("!daten-loeschen")
+    await purge_requests(services, RecordingTransport())
+    assert await requests() == 1  # still waiting for its confirmation
+    services.clock = lambda: datetime.now(UTC) + timedelta(minutes=6)
+    await chat("!daten-loeschen", user=OTHER)
+    await purge_requests(services, RecordingTransport())
+    assert await requests() == 1  # the member's went, the other's is fresh
+    [late] = await chat("!daten-loeschen bestätigen")
+    assert "nichts zu bestätigen" in late
+    [done] = await chat("!daten-loeschen bestätigen", user=OTHER)
+    assert done.startswith("Erledigt")
+    assert await ratings(services) == [(event, 4)]

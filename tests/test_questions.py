@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.core.messages import UserId
+from bot.knowledge import learning
 from bot.knowledge.questions import (
     DAILY_LIMIT,
     group_terms,
@@ -300,7 +301,7 @@ async def test_retention_deletes_old_questions_and_emptied_groups(
     services.clock = lambda: now - timedelta(days=10)
     await chat("!frage Wann fährt der Zug nach Hamburg?", user=OTHER)
     services.clock = lambda: now
-    await knowledge.apply_retention(services)
+    await learning.apply_retention(services)
     [(number, count, state, text)] = await groups(services)
     assert (count, state, text) == (1, "open", "Wann fährt der Zug nach Hamburg?")
     assert await stored(services) == [(number, text)]
@@ -315,7 +316,7 @@ async def test_retention_keeps_answered_groups(chat: Conversation, services: Ser
     [(number, _, _, _)] = await groups(services)
     await chat(f"!faq antwort {number} Stündlich.", user=COORDINATOR)
     services.clock = lambda: now
-    await knowledge.apply_retention(services)
+    await learning.apply_retention(services)
     assert await stored(services) == []
     assert [(gid, state) for gid, _, state, _ in await groups(services)] == [(number, "answered")]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.initiatives.csv_import import import_csv
 from bot.services import Services
 from config import CONFIG_DIR
-from handlers.initiatives import import_csv
 from storage.models import CalendarEvent
 
 DEMO_DIR = CONFIG_DIR / "demo"

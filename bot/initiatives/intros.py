@@ -6,15 +6,13 @@ import logging
 from dataclasses import dataclass
 from html import escape
 
-from sqlalchemy import select
-
 from bot.core.messages import Reply, UserId
 from bot.core.services import Core
 from bot.core.transport import Transport
 from bot.initiatives.directory import Directory
 from bot.initiatives.matcher import Hit, Matcher
-from storage.initiatives import all_initiatives
-from storage.models import Initiative, Introduction
+from storage.initiatives import add_introduction, all_initiatives, introduced_pairs
+from storage.models import Initiative
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +66,11 @@ async def introduction_round(core: Core, directory: Directory, transport: Transp
         return 0
     async with core.db.transaction() as session:
         candidates = [i for i in await all_initiatives(session) if i.intros_enabled and i.contact]
-        introduced = {
-            frozenset((row.first_id, row.second_id))
-            for row in await session.scalars(select(Introduction))
-        }
+        introduced = await introduced_pairs(session)
         matcher = await directory.refresh(session)
         pairs = choose_pairs(candidates, matcher, introduced)
         for pair in pairs:
-            session.add(Introduction(first_id=pair.first.id, second_id=pair.second.id))
+            await add_introduction(session, pair.first.id, pair.second.id)
     for pair in pairs:
         reply = _compose(core, pair)
         for room in rooms:
