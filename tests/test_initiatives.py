@@ -251,7 +251,7 @@ async def test_a_new_contact_confirms_the_hand_over_in_a_direct_chat(demo, chat)
 async def test_a_hand_over_by_the_contact_expires_unconfirmed(demo, chat, services) -> None:
     from sqlalchemy import func, select
 
-    from handlers.feedback import purge_expired
+    from storage.initiatives import purge_handovers
     from storage.models import ContactHandover
 
     chat.transport = transport = RecordingTransport()
@@ -266,7 +266,8 @@ async def test_a_hand_over_by_the_contact_expires_unconfirmed(demo, chat, servic
     assert "the 7 days have passed" in late
     [profile] = await chat(f"!initiative {HUB}")
     assert f"Kontakt: {OWNER}" in profile
-    await purge_expired(services)
+    async with services.db.transaction() as session:  # no longer the feedback job's
+        await purge_handovers(session, services.clock())
     async with services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(ContactHandover)) == 0
 
