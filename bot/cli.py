@@ -17,10 +17,10 @@ from bot.app import build_dispatcher, run
 from bot.core.errors import StartupError
 from bot.core.messages import UserId
 from bot.demo.run import demo
+from bot.feedback.export import feedback_csv
 from bot.initiatives.csv_import import export_csv, import_csv
 from bot.services import Services, build_services, load_data
 from config.settings import Settings, SettingsError, load_settings
-from handlers import feedback
 from storage.db import Database, MigrationError
 
 T = TypeVar("T")
@@ -188,7 +188,7 @@ async def _initiatives(args: argparse.Namespace, services: Services) -> int:
 
 
 async def _feedback(args: argparse.Namespace, services: Services) -> int:
-    text = await feedback.feedback_csv(services, args.event_id)
+    text = await feedback_csv(services, args.event_id)
     if text is None:
         english = services.settings.language == "en"
         problem = "no event with ID" if english else "keine Veranstaltung mit der ID"

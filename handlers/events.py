@@ -4,36 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from html import escape
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.core.commands import Arg, Router, int_arg
 from bot.core.context import Role
 from bot.core.errors import UsageError, UserError
 from bot.core.transport import Transport
 from bot.events.announcer import queue_notice
-from bot.events.ical import calendar_ics, event_end
-from bot.events.slots import (
-    EventSpec,
-    ScheduleError,
-    SlotKind,
-    check_start,
-    parse_date,
-    parse_event_spec,
-    parse_kind,
-    parse_link,
-    parse_minutes,
-    parse_time,
-    parse_title,
-    to_utc,
-)
+from bot.events.edit import MOVING, apply_edit, cancel, is_series_word, parse_change
+from bot.events.ical import calendar_ics, calendar_url, event_end
+from bot.events.slots import EventSpec, ScheduleError, SlotKind, parse_event_spec
 from bot.services import Ctx, Services
-from config.settings import Settings
 from storage import events as event_store
-from storage.events import CANCELLED, SCHEDULED, SENT
-from storage.models import CalendarEvent, EventPost, EventSeries
+from storage.events import CANCELLED
+from storage.models import CalendarEvent
 
 router = Router()
 
@@ -42,24 +27,6 @@ CALENDAR_PAST = timedelta(days=30)
 
 UPCOMING_LIMIT = 10
 LIST_LIMIT = 30
-_EDIT_FIELDS = {
-    "title": "title",
-    "titel": "title",
-    "date": "date",
-    "datum": "date",
-    "time": "time",
-    "zeit": "time",
-    "uhrzeit": "time",
-    "link": "link",
-    "minutes": "minutes",
-    "minuten": "minutes",
-    "dauer": "minutes",
-    "description": "description",
-    "beschreibung": "description",
-    "kind": "kind",
-    "art": "kind",
-}
-_SERIES_WORDS = {"serie", "series", "reihe"}
 
 
 def _problem(ctx: Ctx, error: ScheduleError) -> UsageError:
@@ -97,7 +64,7 @@ async def calendar_feed(services: Services, _: web.Request) -> web.Response:
 
 
 async def _editable(ctx: Ctx, event_id: int) -> CalendarEvent:
-    event = await ctx.session.get(CalendarEvent, event_id)
+    event = await event_store.get_event(ctx.session, event_id)
     if event is None:
         raise UserError(ctx.t("events.error.no_event", id=event_id))
     if event.status == CANCELLED:
@@ -105,6 +72,16 @@ async def _editable(ctx: Ctx, event_id: int) -> CalendarEvent:
     if event.starts_at <= ctx.services.clock():
         raise UserError(ctx.t("events.error.already_over", id=event_id))
     return event
+
+
+def _kind(ctx: Ctx, event: CalendarEvent) -> str:
+    return ctx.t(f"events.kind.{event.kind}")
+
+
+def _shown(ctx: Ctx, event: CalendarEvent) -> dict[str, object]:
+    """What the texts show of an event: kind, title, start and length."""
+    kind, when = _kind(ctx, event), ctx.when(event.starts_at)
+    return {"kind": kind, "title": event.title, "when": when, "minutes": event.minutes}
 
 
 @router.command(
@@ -127,57 +104,35 @@ async def _editable(ctx: Ctx, event_id: int) -> CalendarEvent:
     ),
 )
 async def add_event(ctx: Ctx, spec: str) -> None:
+    now = ctx.services.clock()
     try:
-        parsed = parse_event_spec(spec, ctx.services.clock(), ctx.settings.tz)
+        parsed = parse_event_spec(spec, now, ctx.settings.tz)
     except ScheduleError as error:
         raise _problem(ctx, error) from None
-    events = await _store(ctx, parsed)
+    events = await _store(ctx, parsed, now)
     _after_commit(ctx)
-    first = events[0]
-    values = {
-        "kind": ctx.t(f"events.kind.{first.kind}"),
-        "title": first.title,
-        "when": ctx.when(first.starts_at),
-        "minutes": first.minutes,
-    }
+    first, last = events[0], events[-1]
+    values = _shown(ctx, first)
     if len(events) == 1:
         reminders = ctx.t("events.reminders") if ctx.settings.announcement_rooms else ""
         ctx.reply(ctx.t("events.added", id=first.id, reminders=reminders, **values))
-    else:
-        text = ctx.t(
-            "events.added_series",
-            count=len(events),
-            rule=parsed.repeat,
-            first=first.id,
-            last=events[-1].id,
-            **values,
-        )
-        ctx.reply(text)
+        return
+    series = {"count": len(events), "rule": parsed.repeat, "first": first.id, "last": last.id}
+    ctx.reply(ctx.t("events.added_series", **series, **values))
 
 
-async def _store(ctx: Ctx, spec: EventSpec) -> list[CalendarEvent]:
-    series_id = None
-    if spec.rule:
-        series = EventSeries(rule=spec.rule)
-        ctx.session.add(series)
-        await ctx.session.flush()
-        series_id = series.id
-    events = [
-        CalendarEvent(
-            kind=spec.kind.value,
-            title=spec.title,
-            link=spec.link,
-            starts_at=start,
-            minutes=spec.minutes,
-            series_id=series_id,
-            created_by=ctx.sender,
-            created_at=ctx.services.clock(),
-        )
-        for start in spec.starts
-    ]
-    ctx.session.add_all(events)
-    await ctx.session.flush()
-    return events
+async def _store(ctx: Ctx, spec: EventSpec, now: datetime) -> list[CalendarEvent]:
+    return await event_store.add_events(
+        ctx.session,
+        kind=spec.kind.value,
+        title=spec.title,
+        link=spec.link,
+        minutes=spec.minutes,
+        starts=spec.starts,
+        rule=spec.rule,
+        created_by=ctx.sender,
+        now=now,
+    )
 
 
 @router.command(
@@ -190,42 +145,24 @@ async def _store(ctx: Ctx, spec: EventSpec) -> list[CalendarEvent]:
     },
 )
 async def list_events(ctx: Ctx) -> None:
-    now = ctx.services.clock()
-    events = list(
-        await ctx.session.scalars(
-            select(CalendarEvent)
-            .where(CalendarEvent.starts_at > now - timedelta(days=1))
-            .order_by(CalendarEvent.starts_at)
-            .limit(LIST_LIMIT)
-        )
-    )
+    since = ctx.services.clock() - timedelta(days=1)
+    events = await event_store.first_events_since(ctx.session, since, LIST_LIMIT)
     if not events:
         ctx.reply(ctx.t("events.list.empty"))
         return
-    counts = await ctx.session.execute(
-        select(EventPost.event_id, func.count())
-        .where(EventPost.event_id.in_([e.id for e in events]), EventPost.state == SENT)
-        .group_by(EventPost.event_id)
-    )
-    sent = {event_id: count for event_id, count in counts}
+    sent = await event_store.sent_counts(ctx.session, [e.id for e in events])
     lines = [ctx.t("events.list.title")]
-    for event in events:
-        extra = ctx.t("events.list.cancelled") if event.status == CANCELLED else ""
-        if event.series_id:
-            extra += ctx.t("events.list.series", series=event.series_id)
-        if sent.get(event.id):
-            extra += ctx.t("events.list.posted", count=sent[event.id])
-        item = ctx.t(
-            "events.list.item",
-            id=event.id,
-            kind=ctx.t(f"events.kind.{event.kind}"),
-            title=event.title,
-            when=ctx.when(event.starts_at),
-            minutes=event.minutes,
-            extra=extra,
-        )
-        lines.append(item)
+    lines += [_list_item(ctx, event, sent.get(event.id, 0)) for event in events]
     ctx.reply("\n".join(lines))
+
+
+def _list_item(ctx: Ctx, event: CalendarEvent, posted: int) -> str:
+    extra = ctx.t("events.list.cancelled") if event.status == CANCELLED else ""
+    if event.series_id:
+        extra += ctx.t("events.list.series", series=event.series_id)
+    if posted:
+        extra += ctx.t("events.list.posted", count=posted)
+    return ctx.t("events.list.item", id=event.id, extra=extra, **_shown(ctx, event))
 
 
 @router.command(
@@ -242,25 +179,10 @@ async def list_events(ctx: Ctx) -> None:
 )
 async def cancel_event(ctx: Ctx, event_id: int, scope: str | None) -> None:
     event = await _editable(ctx, event_id)
-    targets = [event]
-    if scope is not None:
-        if scope.lower() not in _SERIES_WORDS:
-            raise UsageError(ctx.t("events.error.bad_scope"))
-        if event.series_id is None:
-            raise UserError(ctx.t("events.error.not_series", id=event_id))
-        targets = list(
-            await ctx.session.scalars(
-                select(CalendarEvent).where(
-                    CalendarEvent.series_id == event.series_id,
-                    CalendarEvent.starts_at >= event.starts_at,
-                    CalendarEvent.status == SCHEDULED,
-                )
-            )
-        )
+    targets = [event] if scope is None else await _rest_of_series(ctx, event, scope)
     notified = 0
     for target in targets:
-        target.status = CANCELLED
-        target.sequence += 1
+        cancel(target)
         notified += await queue_notice(ctx.session, target, SlotKind.CANCEL, ctx.services.clock())
     _after_commit(ctx)
     notice = ctx.t("events.notice_queued") if notified else ""
@@ -268,7 +190,15 @@ async def cancel_event(ctx: Ctx, event_id: int, scope: str | None) -> None:
     if len(targets) > 1:
         ctx.reply(ctx.t("events.cancelled_series", count=len(targets), **values))
     else:
-        ctx.reply(ctx.t("events.cancelled", kind=ctx.t(f"events.kind.{event.kind}"), **values))
+        ctx.reply(ctx.t("events.cancelled", kind=_kind(ctx, event), **values))
+
+
+async def _rest_of_series(ctx: Ctx, event: CalendarEvent, scope: str) -> list[CalendarEvent]:
+    if not is_series_word(scope):
+        raise UsageError(ctx.t("events.error.bad_scope"))
+    if event.series_id is None:
+        raise UserError(ctx.t("events.error.not_series", id=event.id))
+    return await event_store.rest_of_series(ctx.session, event)
 
 
 @router.command(
@@ -287,52 +217,22 @@ async def cancel_event(ctx: Ctx, event_id: int, scope: str | None) -> None:
     ),
 )
 async def edit_event(ctx: Ctx, event_id: int, change: str) -> None:
-    name, equals, value = change.partition("=")
-    field = _EDIT_FIELDS.get(name.strip().lower())
-    if not equals or field is None:
+    if (edit := parse_change(change)) is None:
         raise UsageError(ctx.t("events.error.bad_edit"))
+    field, value = edit
     event = await _editable(ctx, event_id)
+    now = ctx.services.clock()
     try:
-        moved = apply_edit(event, field, value.strip(), ctx.services.clock(), ctx.settings.tz)
+        moved = apply_edit(event, field, value, now, ctx.settings.tz)
     except ScheduleError as error:
         raise _problem(ctx, error) from None
-    event.sequence += 1
-    event.updated_at = ctx.services.clock()
-    notified = 0
-    if moved:
-        notified = await queue_notice(ctx.session, event, SlotKind.MOVE, ctx.services.clock())
+    notified = await queue_notice(ctx.session, event, SlotKind.MOVE, now) if moved else 0
     _after_commit(ctx)
     notice = ctx.t("events.notice_queued") if notified else ""
-    moves_start = field in ("date", "time")
-    shown = ctx.when(event.starts_at) if moves_start else value.strip() or "–"
-    label = ctx.t("events.field." + ("start" if moves_start else field))
+    shown = ctx.when(event.starts_at) if field in MOVING else value or "–"
+    label = ctx.t("events.field." + ("start" if field in MOVING else field))
     values = {"id": event.id, "title": event.title, "field": label, "value": shown}
     ctx.reply(ctx.t("events.edited", notice=notice, **values))
-
-
-def apply_edit(event: CalendarEvent, field: str, value: str, now: datetime, tz: ZoneInfo) -> bool:
-    """Change one field of `event`; True when its start moved."""
-    local = event.starts_at.astimezone(tz)
-    match field:
-        case "title":
-            event.title = parse_title(value)
-        case "description":
-            event.description = value
-        case "link":
-            event.link = parse_link(value) if value not in ("", "-") else None
-        case "minutes":
-            event.minutes = parse_minutes(value)
-        case "kind":
-            event.kind = parse_kind(value).value
-        case "date" | "time":
-            day = parse_date(value) if field == "date" else local.date()
-            clock = parse_time(value) if field == "time" else local.time()
-            start = to_utc(day, clock, tz)
-            check_start(start, now)
-            moved = start != event.starts_at
-            event.starts_at = start
-            return moved
-    return False
 
 
 @router.command(
@@ -346,14 +246,7 @@ def apply_edit(event: CalendarEvent, field: str, value: str, now: datetime, tz: 
 )
 async def upcoming(ctx: Ctx) -> None:
     now = ctx.services.clock()
-    candidates = await ctx.session.scalars(
-        select(CalendarEvent)
-        .where(
-            CalendarEvent.status == SCHEDULED,
-            CalendarEvent.starts_at > now - timedelta(days=7),
-        )
-        .order_by(CalendarEvent.starts_at)
-    )
+    candidates = await event_store.scheduled_since(ctx.session, now - timedelta(days=7))
     events = [e for e in candidates if event_end(e) > now][:UPCOMING_LIMIT]
     if not events:
         ctx.reply(ctx.t("events.upcoming.empty"))
@@ -361,16 +254,9 @@ async def upcoming(ctx: Ctx) -> None:
     title = ctx.t("events.upcoming.title")
     lines, html = [title], [f"<p>{escape(title)}</p><ul>"]
     for event in events:
-        item = ctx.t(
-            "events.upcoming.item",
-            kind=ctx.t(f"events.kind.{event.kind}"),
-            title=event.title,
-            when=ctx.when(event.starts_at),
-            minutes=event.minutes,
-        )
-        link = ctx.t("events.upcoming.link", link=event.link) if event.link else ""
-        lines.append("• " + item + (f"\n  {link}" if link else ""))
-        html.append(f"<li>{escape(item)}" + (f"<br>{escape(link)}" if link else "") + "</li>")
+        line, item = _upcoming_item(ctx, event)
+        lines.append(line)
+        html.append(item)
     html.append("</ul>")
     if url := calendar_url(ctx.settings):
         calendar = ctx.t("events.upcoming.calendar", url=url)
@@ -379,11 +265,9 @@ async def upcoming(ctx: Ctx) -> None:
     ctx.reply("\n".join(lines), "".join(html))
 
 
-def calendar_url(settings: Settings) -> str | None:
-    """Where members subscribe to the calendar: BOT_PUBLIC_URL if set, else the bot's own
-    HTTP address (None when HTTP is off)."""
-    if settings.public_url:
-        return f"{settings.public_url}/webinars.ics"
-    if settings.http_port:
-        return f"http://{settings.http_host}:{settings.http_port}/webinars.ics"
-    return None
+def _upcoming_item(ctx: Ctx, event: CalendarEvent) -> tuple[str, str]:
+    """One event as a line of text and as an HTML list item."""
+    item = ctx.t("events.upcoming.item", **_shown(ctx, event))
+    link = ctx.t("events.upcoming.link", link=event.link) if event.link else ""
+    text = "• " + item + (f"\n  {link}" if link else "")
+    return text, f"<li>{escape(item)}" + (f"<br>{escape(link)}" if link else "") + "</li>"

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CalendarEvent, EventPost
+from storage.models import CalendarEvent, EventPost, EventSeries
 
 SCHEDULED, CANCELLED = "scheduled", "cancelled"
 PENDING, SENDING, SENT, SKIPPED = "pending", "sending", "sent", "skipped"
 ANNOUNCING = ("reminder", "start")  # the kinds of post that announce an event
+FEEDBACK = "feedback"  # the kind of post that asks for ratings
 TxnId = Callable[[str], str]  # a post's transaction id for a room
 
 
@@ -135,3 +136,86 @@ async def events_since(session: AsyncSession, since: datetime) -> list[CalendarE
     """Every event starting after `since`, cancelled ones included, in order."""
     query = select(CalendarEvent).where(CalendarEvent.starts_at > since)
     return list(await session.scalars(query.order_by(CalendarEvent.starts_at)))
+
+
+# -- what coordinators plan and change ----------------------------------------------------------
+
+
+async def get_event(session: AsyncSession, event_id: int) -> CalendarEvent | None:
+    return await session.get(CalendarEvent, event_id)
+
+
+async def add_events(
+    session: AsyncSession,
+    *,
+    kind: str,
+    title: str,
+    link: str | None,
+    minutes: int,
+    starts: list[datetime],
+    rule: str | None,
+    created_by: str,
+    now: datetime,
+) -> list[CalendarEvent]:
+    """One event per start; with a `rule` (the RRULE of a repetition) as one series."""
+    series_id = None
+    if rule:
+        series = EventSeries(rule=rule)
+        session.add(series)
+        await session.flush()
+        series_id = series.id
+    added = [
+        CalendarEvent(
+            kind=kind,
+            title=title,
+            link=link,
+            starts_at=start,
+            minutes=minutes,
+            series_id=series_id,
+            created_by=created_by,
+            created_at=now,
+        )
+        for start in starts
+    ]
+    session.add_all(added)
+    await session.flush()
+    return added
+
+
+async def rest_of_series(session: AsyncSession, event: CalendarEvent) -> list[CalendarEvent]:
+    """The scheduled events of `event`'s series from its start on (itself included)."""
+    query = select(CalendarEvent).where(
+        CalendarEvent.series_id == event.series_id,
+        CalendarEvent.starts_at >= event.starts_at,
+        CalendarEvent.status == SCHEDULED,
+    )
+    return list(await session.scalars(query))
+
+
+# -- what members and coordinators see ---------------------------------------------------------
+
+
+async def first_events_since(
+    session: AsyncSession, since: datetime, limit: int
+) -> list[CalendarEvent]:
+    """The first `limit` events starting after `since`, cancelled ones included."""
+    query = select(CalendarEvent).where(CalendarEvent.starts_at > since)
+    return list(await session.scalars(query.order_by(CalendarEvent.starts_at).limit(limit)))
+
+
+async def scheduled_since(session: AsyncSession, since: datetime) -> list[CalendarEvent]:
+    """The events not cancelled that start after `since`, in order."""
+    query = select(CalendarEvent).where(
+        CalendarEvent.status == SCHEDULED, CalendarEvent.starts_at > since
+    )
+    return list(await session.scalars(query.order_by(CalendarEvent.starts_at)))
+
+
+async def sent_counts(session: AsyncSession, event_ids: list[int]) -> dict[int, int]:
+    """How many posts of each event went out (events without any are left out)."""
+    counts = await session.execute(
+        select(EventPost.event_id, func.count())
+        .where(EventPost.event_id.in_(event_ids), EventPost.state == SENT)
+        .group_by(EventPost.event_id)
+    )
+    return {event_id: count for event_id, count in counts}

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -18,6 +19,7 @@ from bot.app import build_dispatcher
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
 from bot.events.announcer import RETRY_UNCONFIRMED, Announcer, job_id
+from bot.events.edit import apply_edit, parse_change
 from bot.services import Services, build_services
 from config.settings import Settings
 from handlers.events import REBUILD, calendar_feed
@@ -469,3 +471,25 @@ async def test_calendar_feed_has_stable_uids_sequence_and_cancellations(
     # a cancelled event stays listed, but its room link is no longer handed out
     assert "URL" not in events[1] and "LOCATION" not in events[1]
     assert b"ex.org/geheim" not in response.body
+
+
+# -- the edit rules as plain functions ---------------------------------------------------------
+
+
+def test_an_edit_names_a_field_by_any_of_its_names() -> None:
+    assert parse_change(" Uhrzeit = 15:30 ") == ("time", "15:30")
+    assert parse_change("dauer=90") == ("minutes", "90")
+    assert parse_change("link=") == ("link", "")
+    assert parse_change("farbe=rot") is None
+    assert parse_change("titel Neu") is None
+
+
+def test_an_edit_counts_a_new_version_and_says_whether_the_start_moved() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)  # 14:00 in Berlin
+    event = CalendarEvent(title="Eins", starts_at=start, minutes=60, sequence=0)
+    assert apply_edit(event, "time", "14:00", T0, berlin) is False
+    assert apply_edit(event, "time", "15:30", T0, berlin) is True
+    assert event.starts_at == datetime(2026, 12, 3, 14, 30, tzinfo=UTC)
+    assert apply_edit(event, "title", "Zwei", T0, berlin) is False
+    assert (event.title, event.sequence, event.updated_at) == ("Zwei", 3, T0)

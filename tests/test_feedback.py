@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -16,23 +17,23 @@ from bot.app import build_dispatcher
 from bot.cli import main
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Reaction, Redaction, Reply, RoomId, UserId
-from bot.services import Services, build_services
-from config.settings import Settings
-from handlers.feedback import (
+from bot.feedback.export import ExportRow, export_csv, export_rows, feedback_csv
+from bot.feedback.rules import (
     FeedbackProblem,
     decimal,
-    feedback_csv,
     keycap_stars,
+    lone_stars,
     parse_feedback,
-    purge_expired,
     summarize,
 )
+from bot.services import Services, build_services
+from config.settings import Settings
+from handlers.feedback import purge_expired
 from storage.models import (
     CalendarEvent,
     EventPost,
     FeedbackComment,
     FeedbackRating,
-    HandledEvent,
 )
 
 from .conftest import COORDINATOR, MEMBER, Conversation
@@ -152,6 +153,27 @@ def test_summary_and_decimal_comma() -> None:
     assert decimal(summary.average, "de") == "4,3"
     assert decimal(summary.average, "en") == "4.3"
     assert summarize([]).average is None
+
+
+def test_a_lone_digit_is_a_rating() -> None:
+    assert [lone_stars(t) for t in ("4", " 5 ", "0", "6", "4 Sterne", "")] == [4, 5] + [None] * 4
+
+
+def test_export_rows_join_a_members_rating_and_comments() -> None:
+    day = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)  # 3 March in Berlin
+    ratings = [FeedbackRating(pseudonym="a", stars=4, updated_at=day)]
+    comments = [
+        FeedbackComment(pseudonym="a", text="gut", created_at=day),
+        FeedbackComment(pseudonym="b", text="=kurz", created_at=day - timedelta(days=1)),
+        FeedbackComment(pseudonym="a", text="danke", created_at=day + timedelta(minutes=5)),
+    ]
+    rows = export_rows(ratings, comments, ZoneInfo("Europe/Berlin"))
+    assert rows == [
+        ExportRow(None, "=kurz", "2026-03-02"),
+        ExportRow(4, "gut | danke", "2026-03-03"),
+    ]
+    lines = export_csv(rows).splitlines()
+    assert lines[1:] == ["1,,'=kurz,2026-03-02", "2,4,gut | danke,2026-03-03"]
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -505,16 +527,6 @@ async def test_retention_deletes_old_comments_only(services: Services) -> None:
     assert await comments(services) == ["neu"]
     async with services.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(FeedbackComment)) == 1
-
-
-async def test_retention_forgets_handled_events_after_thirty_days(services: Services) -> None:
-    now = datetime.now(UTC)
-    async with services.db.transaction() as session:
-        for days in (31, 29):
-            session.add(HandledEvent(event_id=f"$seen-{days}", handled_at=now - timedelta(days)))
-    await purge_expired(services)
-    async with services.db.read() as session:
-        assert list(await session.scalars(select(HandledEvent.event_id))) == ["$seen-29"]
 
 
 async def test_simultaneous_first_ratings_of_one_member_count_once(

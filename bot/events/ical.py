@@ -1,5 +1,5 @@
-"""The events as an iCalendar (RFC 5545) file: the feed, and the file sent with an event's
-first announcement."""
+"""The events as an iCalendar (RFC 5545) file: the feed (and where to subscribe to it), and
+the file sent with an event's first announcement."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
 
+from config.settings import Settings
 from storage.events import CANCELLED
 from storage.models import CalendarEvent
 
@@ -47,3 +48,13 @@ def calendar_ics(events: Sequence[CalendarEvent], server_name: str, now: datetim
         calendar.add_component(entry)
     ics: bytes = calendar.to_ical()
     return ics
+
+
+def calendar_url(settings: Settings) -> str | None:
+    """Where members subscribe to the calendar: BOT_PUBLIC_URL if set, else the bot's own
+    HTTP address (None when HTTP is off)."""
+    if settings.public_url:
+        return f"{settings.public_url}/webinars.ics"
+    if settings.http_port:
+        return f"http://{settings.http_host}:{settings.http_port}/webinars.ics"
+    return None
