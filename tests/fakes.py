@@ -1,10 +1,17 @@
-"""Test doubles shared by the fast tests: a transport that records what the bot sends."""
+"""Test doubles shared by the fast tests: a transport that records what the bot sends, a
+conversation that talks to the real dispatcher through it, and a clock that tests set."""
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
+from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
+from bot.core.transport import Transport
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,9 @@ class RecordingTransport:
     direct_rooms: dict[UserId, RoomId] = field(default_factory=dict)
     opens_direct: bool = True  # False: like a homeserver that refuses to create the room
     refuses: set[RoomId] = field(default_factory=set)  # rooms where every send fails
+    down: bool = False  # like a homeserver that is unreachable: every send fails
+    attempts: list[str] = field(default_factory=list)  # the transaction id of every try
+    members: int | None = None  # joined members of the announcement rooms (None: not known)
     _by_txn: dict[str, EventId] = field(default_factory=dict)
 
     async def send(
@@ -38,10 +48,12 @@ class RecordingTransport:
         to: Incoming | None = None,
         txn_id: str | None = None,
     ) -> EventId | None:
-        if txn_id is not None and txn_id in self._by_txn:
-            return self._by_txn[txn_id]
+        if txn_id is not None:
+            self.attempts.append(txn_id)
+            if txn_id in self._by_txn:
+                return self._by_txn[txn_id]
         too_long = self.refuse_longer_than is not None and len(reply.text) > self.refuse_longer_than
-        if too_long or room_id in self.refuses:
+        if self.down or too_long or room_id in self.refuses:
             return None
         event_id = EventId(f"$sent-{len(self.sent) + 1}")
         self.sent.append(Sent(room_id, reply, to, event_id))
@@ -64,5 +76,73 @@ class RecordingTransport:
             self.direct_rooms[user_id] = RoomId(f"!direct-{len(self.direct_rooms) + 1}")
         return self.direct_rooms.get(user_id)
 
+    async def joined_members(self, rooms: list[RoomId]) -> int | None:
+        return self.members if rooms else None
+
+    def lose_last(self) -> None:
+        """Forget the last post, as if it never reached the homeserver."""
+        lost = self.sent.pop()
+        self._by_txn = {txn: eid for txn, eid in self._by_txn.items() if eid != lost.event_id}
+
     def texts(self, room_id: RoomId | None = None) -> list[str]:
         return [s.reply.text for s in self.sent if room_id is None or s.room_id == room_id]
+
+
+MEMBER = UserId("@member:localhost")
+COORDINATOR = UserId("@coord:localhost")
+ROOM = RoomId("!room:localhost")
+
+
+class Clock:
+    """The services' clock, set by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Conversation:
+    """Sends lines as one user in one room and returns the reply bodies."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.transport: Transport = RecordingTransport()
+        self._ids = itertools.count(1)
+        self._prefix = uuid.uuid4().hex[:6]
+
+    async def __call__(
+        self,
+        body: str,
+        *,
+        user: UserId = MEMBER,
+        room: RoomId = ROOM,
+        direct: bool = True,
+        **extra: Any,
+    ) -> list[str]:
+        late = extra.pop("late", False)
+        replies = await self.send(body, user=user, room=room, direct=direct, late=late, **extra)
+        return [r.text for r in replies]
+
+    async def send(
+        self,
+        body: str,
+        *,
+        user: UserId,
+        room: RoomId,
+        direct: bool,
+        late: bool = False,
+        **extra: Any,
+    ) -> list[Reply]:
+        extra.setdefault("direct_chat", direct)  # `direct` means a direct chat unless told
+        msg = Incoming(
+            room_id=room,
+            sender=user,
+            event_id=EventId(f"$test-{self._prefix}-{next(self._ids)}"),
+            body=body,
+            sent_at=extra.pop("sent_at", None) or datetime.now(UTC),
+            direct=direct,
+            **extra,
+        )
+        return await self.dispatcher.handle(msg, self.transport, record=True, late=late)

@@ -12,7 +12,7 @@ from bot.core.errors import UserError
 from bot.core.flood import PRUNE_INTERVAL, FloodLimiter
 from bot.core.messages import UserId
 from storage.models import HandledEvent, UserPrefs
-from tests.conftest import COORDINATOR, MEMBER, Conversation
+from tests.fakes import COORDINATOR, MEMBER, Conversation
 
 
 def _dispatcher_with(services, router: Router, flood: FloodLimiter | None = None) -> Dispatcher:

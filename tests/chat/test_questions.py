@@ -21,8 +21,7 @@ from bot.services import Services
 from handlers import knowledge
 from storage.models import KnowledgeEntry, QuestionGroup, QuestionGroupTerm, UnansweredQuestion
 from storage.questions import MAX_QUESTION_CHARS
-
-from .conftest import COORDINATOR, MEMBER, Conversation
+from tests.fakes import COORDINATOR, MEMBER, Conversation
 
 OTHER = UserId("@other:localhost")
 THIRD = UserId("@third:localhost")

@@ -18,9 +18,7 @@ from bot.text.analyzer import Analyzer, clean_text, spreadsheet_safe
 from storage.db import Database
 from storage.initiatives import InitiativeRow
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
-
-from .conftest import Conversation
-from .fakes import RecordingTransport
+from tests.fakes import Conversation, RecordingTransport
 
 ASKER = Incoming(
     RoomId("!room"), UserId("@asker:localhost"), EventId("$q"), "!frage x", datetime.now(UTC)

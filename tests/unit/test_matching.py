@@ -20,7 +20,7 @@ from bot.text.analyzer import Analyzer, load_synonyms
 from storage.initiatives import InitiativeRow
 from tests.eval_matching import DATA, evaluate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

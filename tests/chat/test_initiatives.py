@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.core.messages import UserId
 from bot.initiatives.csv_import import export_csv, import_csv
+from config import CONFIG_DIR
 from handlers.initiatives import watch_directory
-from tests.conftest import COORDINATOR, MEMBER
-from tests.fakes import RecordingTransport
+from tests.fakes import COORDINATOR, MEMBER, RecordingTransport
 
-DEMO = Path(__file__).resolve().parent.parent / "config" / "demo" / "initiatives.csv"
+DEMO = CONFIG_DIR / "demo" / "initiatives.csv"
 HEADER = "name,region,topics,description,contact,website\n"
 
 

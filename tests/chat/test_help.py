@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import COORDINATOR, MEMBER
+from tests.fakes import COORDINATOR, MEMBER
 
 
 async def test_help_lists_member_commands_for_members_only(chat) -> None:

@@ -13,8 +13,7 @@ from bot.adapters.matrix.timeline import GapError, Progress, RoomQueues, fill_ga
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import RoomId
 from bot.services import Services
-
-from .fakes import RecordingTransport
+from tests.fakes import RecordingTransport
 
 BOT = "@bot:localhost"
 ROOM = RoomId("!busy")

@@ -19,10 +19,8 @@ from storage.models import (
     KnowledgeEntry,
 )
 from storage.pseudonyms import SECRET_KEY, pseudonymise
-
-from .conftest import COORDINATOR, MEMBER, Conversation
-from .fakes import RecordingTransport
-from .test_feedback import OTHER, PROMPT, ROOM, add_event, ratings, react
+from tests.chat.test_feedback import OTHER, PROMPT, ROOM, add_event, ratings, react
+from tests.fakes import COORDINATOR, MEMBER, Conversation, RecordingTransport
 
 
 def test_pseudonyms_are_stable_keyed_and_distinct() -> None:

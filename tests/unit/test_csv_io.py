@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.initiatives.csv_io import parse_initiatives_csv, validate_row, write_initiatives_csv
 from bot.initiatives.regions import bundesland_of
+from config import CONFIG_DIR
 from storage.initiatives import InitiativeRow
 
 HEADER = "name,region,topics,description,contact,website\n"
-DEMO = Path(__file__).resolve().parent.parent / "config" / "demo" / "initiatives.csv"
+DEMO = CONFIG_DIR / "demo" / "initiatives.csv"
 
 
 def parse(text: str) -> tuple[list[tuple[int, InitiativeRow]], list[tuple[int, str]]]:

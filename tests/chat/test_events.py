@@ -17,13 +17,14 @@ from sqlalchemy import func, select, update
 from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher
 from bot.core.dispatcher import Dispatcher
-from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
+from bot.core.messages import EventId, Incoming, RoomId, UserId
 from bot.events.announcer import RETRY_UNCONFIRMED, Announcer, job_id
 from bot.events.edit import apply_edit, parse_change
 from bot.services import Services, build_services
 from config.settings import Settings
 from handlers.events import REBUILD, calendar_feed
 from storage.models import CalendarEvent, EventPost
+from tests.fakes import Clock, RecordingTransport
 
 COORDINATOR = UserId("@coord:localhost")
 MEMBER = UserId("@member:localhost")
@@ -31,61 +32,9 @@ ROOMS = [RoomId("!news:localhost"), RoomId("!lobby:localhost")]
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Homeserver:
-    """Records posts; like Synapse, a repeated transaction id returns the first event."""
-
-    def __init__(self) -> None:
-        self.attempts: list[str] = []
-        self.posts: list[tuple[RoomId, Reply, str]] = []
-        self.reactions: list[tuple[RoomId, EventId, str]] = []
-        self._by_txn: dict[str, EventId] = {}
-        self.refusing = False  # like a homeserver that is down or forbids the post
-        self.rooms = list(ROOMS)  # the announcement rooms the bot has joined
-
-    async def send(
-        self,
-        room_id: RoomId,
-        reply: Reply,
-        *,
-        to: Incoming | None = None,
-        txn_id: str | None = None,
-    ) -> EventId | None:
-        assert txn_id is not None
-        self.attempts.append(txn_id)
-        if self.refusing:
-            return None
-        if txn_id not in self._by_txn:
-            self._by_txn[txn_id] = EventId(f"$post-{len(self.posts)}")
-            self.posts.append((room_id, reply, txn_id))
-        return self._by_txn[txn_id]
-
-    async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
-        self.reactions.append((room_id, event_id, key))
-
-    def announcement_rooms(self) -> list[RoomId]:
-        return list(self.rooms)
-
-    async def announcement_power(self, user_id: UserId) -> int:
-        return 0
-
-    async def direct_room(self, user_id: UserId) -> RoomId | None:
-        return None
-
-    def texts(self, room: RoomId | None = None) -> list[str]:
-        return [reply.text for r, reply, _ in self.posts if room is None or r == room]
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
@@ -111,8 +60,8 @@ def dispatcher(services: Services) -> Dispatcher:
 
 
 @pytest.fixture
-def homeserver() -> Homeserver:
-    return Homeserver()
+def homeserver() -> RecordingTransport:
+    return RecordingTransport(rooms=list(ROOMS))
 
 
 @pytest.fixture
@@ -278,13 +227,13 @@ async def test_each_slot_is_posted_once_per_room_at_its_time(
     dispatcher: Dispatcher,
     services: Services,
     announcer: Announcer,
-    homeserver: Homeserver,
+    homeserver: RecordingTransport,
     clock: Clock,
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff | https://ex.org/w")
     start = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
     await announcer.rebuild(homeserver)
-    assert homeserver.posts == []
+    assert homeserver.sent == []
     assert services.jobs.due("event-1") == start - timedelta(days=1)
 
     for moment in (start - timedelta(days=1), start - timedelta(hours=1), start):
@@ -302,18 +251,18 @@ async def test_each_slot_is_posted_once_per_room_at_its_time(
         assert texts[1].startswith("Erinnerung: Webinar „Wasserstoff“ beginnt in 1 Stunde")
         assert texts[2].startswith("Jetzt geht es los")
         assert texts[3].startswith("Wie war Webinar „Wasserstoff“ (ID 1)?")
-    attachments = [reply.attachment for _, reply, _ in homeserver.posts if reply.attachment]
+    attachments = [s.reply.attachment for s in homeserver.sent if s.reply.attachment]
     assert len(attachments) == 2  # only the first announcement in each room
     calendar = icalendar.Calendar.from_ical(attachments[0].data)
     assert str(calendar.walk("VEVENT")[0]["SUMMARY"]) == "Wasserstoff"
-    assert len(homeserver.attempts) == len(homeserver.posts) == 8
+    assert len(homeserver.attempts) == len(homeserver.sent) == 8
     prompts = [p for p in await posts(services) if p.kind == "feedback"]
     assert {p.matrix_event_id for p in prompts} == {eid for _, eid, _ in homeserver.reactions}
     assert [key for _, _, key in homeserver.reactions[:5]] == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"]
 
 
 async def test_missed_reminders_only_latest_and_only_before_the_start(
-    dispatcher: Dispatcher, announcer: Announcer, homeserver: Homeserver, clock: Clock
+    dispatcher: Dispatcher, announcer: Announcer, homeserver: RecordingTransport, clock: Clock
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Eins")
     await say(dispatcher, "/webinar add 26.11.2026 10:30 | Zwei")
@@ -328,13 +277,13 @@ async def test_restart_resends_only_unconfirmed_posts_with_the_same_txn_id(
     dispatcher: Dispatcher,
     services: Services,
     announcer: Announcer,
-    homeserver: Homeserver,
+    homeserver: RecordingTransport,
     clock: Clock,
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
     clock.now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
     await announcer.rebuild(homeserver)
-    assert len(homeserver.posts) == 2
+    assert len(homeserver.sent) == 2
     first, second = await posts(services)
     # Crash after the first post reached the homeserver but before it was confirmed;
     # the second room's post never left the bot.
@@ -347,8 +296,7 @@ async def test_restart_resends_only_unconfirmed_posts_with_the_same_txn_id(
             .where(EventPost.id == second.id)
             .values(state="sending", matrix_event_id=None)
         )
-    homeserver.posts.pop()
-    del homeserver._by_txn[second.txn_id]
+    homeserver.lose_last()
     homeserver.attempts.clear()
 
     clock.now += timedelta(minutes=5)
@@ -357,7 +305,7 @@ async def test_restart_resends_only_unconfirmed_posts_with_the_same_txn_id(
     await restarted.rebuild(homeserver)
 
     assert homeserver.attempts == [first.txn_id, second.txn_id]  # confirmed ones never again
-    assert len(homeserver.posts) == 2  # the first was deduplicated, the second posted once
+    assert len(homeserver.sent) == 2  # the first was deduplicated, the second posted once
     again = await posts(services)
     assert [p.state for p in again] == ["sent", "sent"]
     assert again[0].matrix_event_id == first.matrix_event_id
@@ -367,22 +315,22 @@ async def test_a_refused_post_is_tried_again_soon_and_posted_once(
     dispatcher: Dispatcher,
     services: Services,
     announcer: Announcer,
-    homeserver: Homeserver,
+    homeserver: RecordingTransport,
     clock: Clock,
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
     clock.now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
-    homeserver.refusing = True
+    homeserver.down = True
     await announcer.rebuild(homeserver)
-    assert homeserver.posts == [] and len(homeserver.attempts) == len(ROOMS)
+    assert homeserver.sent == [] and len(homeserver.attempts) == len(ROOMS)
     event_id = (await posts(services))[0].event_id
     assert services.jobs.due(job_id(event_id)) == clock.now + RETRY_UNCONFIRMED
 
-    homeserver.refusing = False
+    homeserver.down = False
     clock.now += RETRY_UNCONFIRMED
     await announcer.wake(event_id, homeserver)  # what the job does when it fires
     await announcer.wake(event_id, homeserver)
-    assert len(homeserver.posts) == len(ROOMS)
+    assert len(homeserver.sent) == len(ROOMS)
     assert {p.state for p in await posts(services)} == {"sent"}
 
 
@@ -390,7 +338,7 @@ async def test_unconfirmed_reminder_is_not_resent_after_the_start(
     dispatcher: Dispatcher,
     services: Services,
     announcer: Announcer,
-    homeserver: Homeserver,
+    homeserver: RecordingTransport,
     clock: Clock,
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
@@ -410,7 +358,7 @@ async def test_cancel_and_move_tell_only_the_rooms_that_saw_the_event(
     dispatcher: Dispatcher,
     services: Services,
     announcer: Announcer,
-    homeserver: Homeserver,
+    homeserver: RecordingTransport,
     clock: Clock,
 ) -> None:
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Eins")
@@ -434,9 +382,9 @@ async def test_cancel_and_move_tell_only_the_rooms_that_saw_the_event(
     ]
     assert homeserver.texts(ROOMS[1]) == []  # it was never announced there
     clock.now = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
-    before = len(homeserver.posts)
+    before = len(homeserver.sent)
     await announcer.rebuild(homeserver)
-    assert len(homeserver.posts) == before
+    assert len(homeserver.sent) == before
     assert services.jobs.ids("event-") == set()
 
 

@@ -30,7 +30,7 @@ from config.settings import SettingsError, load_settings
 
 USER = "@bot:localhost"
 KEY = encode_recovery_key(bytes(range(32)))
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.text.analyzer import Analyzer, detect_language, fold, load_synonyms
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SYNONYMS = [
     ["Wasserstoff", "H2", "hydrogen"],
     ["Azubis", "Auszubildende", "apprentices"],

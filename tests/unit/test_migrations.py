@@ -27,8 +27,7 @@ from storage.models import (
     QuestionGroup,
     UnansweredQuestion,
 )
-
-from .conftest import COORDINATOR, Conversation
+from tests.fakes import COORDINATOR, Conversation
 
 REFERRING = (EventPost, FeedbackRating, FeedbackComment)
 MIGRATION = """

@@ -15,8 +15,7 @@ from bot.core.messages import EventId, Reaction, RoomId, UserId
 from bot.services import Services
 from config.settings import Settings
 from storage.models import HandledEvent, UserPrefs
-
-from .conftest import MEMBER, Conversation
+from tests.fakes import MEMBER, Conversation
 
 HOLD = 6.0  # seconds: longer than SQLite's busy timeout (5 s), so the first attempt fails
 

@@ -17,7 +17,7 @@ from bot.knowledge.index import (
 from bot.text.analyzer import Analyzer, load_synonyms
 from tests.eval_questions import score
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUESTION_SETS = sorted((ROOT / "tests" / "data").glob("questions*.yaml"))
 
 GOOD = """

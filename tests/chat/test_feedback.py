@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher
 from bot.cli import main
 from bot.core.dispatcher import Dispatcher
@@ -35,9 +34,7 @@ from storage.models import (
     FeedbackComment,
     FeedbackRating,
 )
-
-from .conftest import COORDINATOR, MEMBER, Conversation
-from .fakes import RecordingTransport
+from tests.fakes import COORDINATOR, MEMBER, Conversation, RecordingTransport
 
 ROOM = RoomId("!news:localhost")
 PROMPT = EventId("$prompt-1")
@@ -397,16 +394,11 @@ async def test_report_in_german_and_english(
     assert "Ratings: 3 · average: 4.3 out of 5" in report
 
 
-class RoomsTransport(ShellTransport):
-    async def joined_members(self, rooms: list[RoomId]) -> int | None:
-        return 12 if rooms == [ROOM] else None
-
-
 async def test_report_shows_the_response_rate_when_known(
     chat: Conversation, dispatcher: Dispatcher, services: Services
 ) -> None:
     event = await rated(dispatcher, services)
-    chat.transport = RoomsTransport(coordinator=False)
+    chat.transport = RecordingTransport(members=12)
     [report] = await chat(f"/feedback report {event}", user=COORDINATOR)
     assert "Rücklauf: 3 von 12 Mitgliedern der Ankündigungsräume (25,0 %)" in report
 

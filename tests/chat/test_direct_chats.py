@@ -19,8 +19,7 @@ from bot.adapters.matrix.send import MatrixTransport
 from bot.core.messages import RoomId, UserId
 from bot.services import Services
 from storage.models import DirectRoom
-
-from .conftest import MEMBER
+from tests.fakes import MEMBER
 
 BOT = "@bot:localhost"
 OTHER = UserId("@other:localhost")

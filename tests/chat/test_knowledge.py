@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.core.messages import UserId
 from storage.models import UnansweredQuestion
-from tests.conftest import COORDINATOR, MEMBER
+from tests.fakes import COORDINATOR, MEMBER
 
 OTHER = UserId("@other:localhost")
 
@@ -61,7 +61,7 @@ async def test_coordinator_answers_open_question_and_it_is_used_at_once(chat, se
 async def test_faq_answer_survives_restart(chat, settings) -> None:
     from bot.app import build_dispatcher
     from bot.services import build_services
-    from tests.conftest import Conversation
+    from tests.fakes import Conversation
 
     await chat("!frage Wo parke ich beim Netzwerktreffen?")
     [listing] = await chat("!faq unanswered", user=COORDINATOR)
