@@ -4,7 +4,7 @@
 
 For each initiative, the share of its 3 most similar initiatives that lie in its own cluster;
 for each free-text query, the share of its 3 best hits in the expected cluster. Defaults to
-tests/data/matching_eval.csv and tests/data/matching_eval_clusters.yaml.
+tests/data/matching/initiatives.csv and clusters.yaml.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot.initiatives.regions import shipped_regions
 from bot.text.analyzer import Analyzer, load_synonyms
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "tests" / "data" / "matching"
 K = 3
 
 
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="list every imperfect ranking")
     args = parser.parse_args(argv)
     initiatives, clusters = args.files or [
-        DATA / "matching_eval.csv",
-        DATA / "matching_eval_clusters.yaml",
+        DATA / "initiatives.csv",
+        DATA / "clusters.yaml",
     ]
     result = evaluate(initiatives, clusters)
     for line in chain(result.misses if args.verbose else ()):

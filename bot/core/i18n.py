@@ -24,6 +24,12 @@ class Texts:
         return template.format(**values) if values else template
 
 
+    def template(self, key: str, lang: Lang) -> str | None:
+        """The text as written, placeholders unfilled (None when there is no such key)."""
+        variants = self._table.get(key)
+        return None if variants is None else variants.get(lang) or variants["de"]
+
+
 def load_texts(path: Path) -> tuple[Texts, list[str]]:
     """Texts plus problems found (missing German text, unknown language)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

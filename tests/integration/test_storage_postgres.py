@@ -21,9 +21,9 @@ from bot.services import build_services
 from config.settings import Settings
 from storage.db import Database
 from storage.models import HandledEvent, UserPrefs
+from tests.fakes import COORDINATOR
+from tests.unit.test_migrations import carried_over_questions_are_grouped, differences
 
-from ..conftest import COORDINATOR
-from ..test_migrations import carried_over_questions_are_grouped, differences
 from .postgres import LocalPostgres
 
 pytestmark = pytest.mark.integration

@@ -45,7 +45,7 @@ def demo(analyzer: Analyzer, taxonomy: Taxonomy) -> Matcher:
 
 
 def test_precision_at_3_on_known_clusters() -> None:
-    result = evaluate(DATA / "matching_eval.csv", DATA / "matching_eval_clusters.yaml")
+    result = evaluate(DATA / "initiatives.csv", DATA / "clusters.yaml")
     assert result.similar >= 0.8
     assert result.query >= 0.8
 

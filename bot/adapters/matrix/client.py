@@ -100,7 +100,7 @@ class MatrixBot:
         self.synced = asyncio.Event()  # pulsed after each sync and key exchange
         self.cross_signed = False
         self.identity = IdentityKeeper(self.settings)  # cross-signing, recovery, stale devices
-        self.device = DeviceLogin(self.client, self.settings, services.db)
+        self.device = DeviceLogin(self.client, self.user_id, self.settings, services.db)
 
     # -- start-up -----------------------------------------------------------------------
 

@@ -19,11 +19,13 @@ log = logging.getLogger(__name__)
 
 
 class DeviceLogin:
-    def __init__(self, client: AsyncClient, settings: Settings, db: Database) -> None:
+    def __init__(
+        self, client: AsyncClient, user_id: UserId, settings: Settings, db: Database
+    ) -> None:
         self.client = client
+        self.user_id = user_id  # the client knows it only after a login
         self.settings = settings
         self.db = db
-        self.user_id = UserId(client.user_id)
         self.replaced_device: str | None = None  # the device a new login replaced
 
     async def login(self) -> None:
