@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format demo bench clean
+.PHONY: venv test lint format demo bench eval clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,13 @@ bench: venv
 		[ -f "$$script" ] || continue; \
 		echo "== $$script"; $(BIN)/python "$$script"; \
 	done
+
+# Q&A accuracy per register for every question set (dev, regression, holdout) and matching
+# precision for both initiative sets; not part of `make test`: holdout sets are never tuned on.
+eval: venv
+	$(BIN)/python tests/eval_questions.py
+	$(BIN)/python tests/eval_matching.py
+	$(BIN)/python tests/eval_matching.py tests/data/matching/holdout/initiatives.csv tests/data/matching/holdout/clusters.yaml
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

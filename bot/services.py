@@ -82,6 +82,13 @@ def _load(path: Path, loader: Callable[[Path], T], empty: T, problems: list[str]
         return empty
 
 
+def build_analyzer(data: DataFiles) -> Analyzer:
+    """The one analyser of the process: the synonyms, and the vocabulary of the knowledge base
+    and of the topic taxonomy for splitting compounds."""
+    vocabulary = [*knowledge_vocabulary(data.entries), *taxonomy_vocabulary(data.taxonomy)]
+    return Analyzer(data.synonyms, vocabulary)
+
+
 async def build_services(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:
     """The services over a migrated database (the caller disposes `services.db`)."""
     data, problems = load_data()
@@ -95,10 +102,7 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
             entry_from_answer(row.id, row.question, row.answer)
             for row in await knowledge.added_entries(session)
         ]
-    analyzer = Analyzer(
-        data.synonyms,
-        [*knowledge_vocabulary(data.entries), *taxonomy_vocabulary(data.taxonomy)],
-    )
+    analyzer = build_analyzer(data)
     directory = Directory(analyzer, data.taxonomy, data.regions)
     async with db.read() as session:
         await directory.refresh(session)

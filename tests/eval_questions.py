@@ -142,7 +142,8 @@ class Score:
         if not outcome.right:
             wanted = item.get("facts") or item.get("expect") or item.get("unknown")
             first = outcome.reply.splitlines()[0][:100] if outcome.reply else "(no reply)"
-            self.misses.append(f"  [{register}] {item['q'][:110]!r}\n      wanted {wanted}; got: {first}")
+            asked = item["q"][:110]
+            self.misses.append(f"  [{register}] {asked!r}\n      wanted {wanted}; got: {first}")
 
     @property
     def in_scope(self) -> float:

@@ -1,6 +1,6 @@
 """Seed coverage: every fact of the final report's summary is in some entry, in all languages.
 
-config/knowledge/coverage.yml maps each fact-bearing paragraph of the seed document to the
+tests/data/seed_coverage.yaml maps each fact-bearing paragraph of the seed document to the
 entry that holds it and lists the facts (numbers, names, key nouns; "a|b|c" are alternatives)
 that must appear in that entry's answer in de, en and de-simple.
 """
@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.knowledge import LANGUAGES, Entry, load_knowledge
-from bot.text import fold
+from bot.knowledge.index import LANGUAGES, Entry, load_knowledge
+from bot.text.analyzer import fold
 
-ROOT = Path(__file__).resolve().parent.parent
-COVERAGE = ROOT / "config" / "knowledge" / "coverage.yml"
+ROOT = Path(__file__).resolve().parents[2]
+COVERAGE = ROOT / "tests" / "data" / "seed_coverage.yaml"
 _HYPHENS = re.compile("[-\u00ad\u2010\u2011]")  # hyphen, soft hyphen, Unicode hyphens
 _SPACE = re.compile(r"\s+")
 
