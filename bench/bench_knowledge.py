@@ -15,8 +15,14 @@ import statistics
 import time
 from pathlib import Path
 
-from bot.knowledge.index import Entry, KnowledgeIndex, knowledge_vocabulary
+from bot.knowledge.entries import Entry, knowledge_vocabulary
+from bot.knowledge.index import KnowledgeIndex
+from bot.services import load_data
 from bot.text.analyzer import Analyzer, load_synonyms
+from bot.text.lexicon import load_lexicon
+from config import CONFIG_DIR
+
+LEXICON = load_lexicon(CONFIG_DIR / "lexicon")
 
 ROOT = Path(__file__).resolve().parent.parent
 SYLLABLES = "ber ga to lin mus kra fen sto wer dal rei ton vel min kor sta bur han lo ne".split()
@@ -71,9 +77,11 @@ def main() -> None:
     synonyms = load_synonyms(ROOT / "config" / "synonyms.yaml")
 
     started = time.perf_counter()
-    analyzer = Analyzer(synonyms, knowledge_vocabulary(entries))
+    analyzer = Analyzer(synonyms, LEXICON, knowledge_vocabulary(entries))
     analyzed = time.perf_counter()
-    index = KnowledgeIndex(entries, analyzer)
+    data, _ = load_data()
+    assert data.thresholds is not None
+    index = KnowledgeIndex(entries, analyzer, data.thresholds, data.details)
     built = time.perf_counter()
     print(
         f"entries: {args.entries}; build: analyzer {analyzed - started:.2f} s "

@@ -28,6 +28,7 @@ from bot.initiatives.matcher import (
 )
 from bot.initiatives.regions import shipped_regions
 from bot.text.analyzer import Analyzer, load_synonyms
+from bot.text.lexicon import load_lexicon
 from storage.initiatives import InitiativeRow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     taxonomy = load_taxonomy(SHIPPED_TOPICS)
+    lexicon = load_lexicon(ROOT / "config" / "lexicon")
     analyzer = Analyzer(
-        load_synonyms(ROOT / "config" / "synonyms.yaml"), taxonomy_vocabulary(taxonomy)
+        load_synonyms(ROOT / "config" / "synonyms.yaml"), lexicon, taxonomy_vocabulary(taxonomy)
     )
     regions = shipped_regions()
     data = write_initiatives_csv(synthetic_rows(args.count, taxonomy, rng)).encode("utf-8")

@@ -20,16 +20,14 @@ from bot.events.announcer import Announcer
 from bot.initiatives.directory import Directory
 from bot.initiatives.matcher import Taxonomy, load_taxonomy, taxonomy_vocabulary
 from bot.initiatives.regions import Regions, load_regions
-from bot.knowledge.index import (
-    Entry,
-    KnowledgeIndex,
-    Offers,
-    entry_from_answer,
-    knowledge_vocabulary,
-    load_knowledge,
-)
+from bot.knowledge.conversations import Conversations
+from bot.knowledge.details import DetailKinds, load_details, unknown_kinds
+from bot.knowledge.entries import Entry, entry_from_answer, knowledge_vocabulary, load_knowledge
+from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.policy import Thresholds, load_thresholds
 from bot.knowledge.questions import analyse_carried_over
 from bot.text.analyzer import Analyzer, load_synonyms
+from bot.text.lexicon import Lexicon, load_lexicon
 from config import CONFIG_DIR
 from config.settings import Settings
 from storage import knowledge
@@ -46,7 +44,7 @@ class Services(Core):
     knowledge: KnowledgeIndex  # replaced as a whole when an entry is added
     directory: Directory
     announcer: Announcer
-    offers: Offers = field(default_factory=Offers)  # "Did you mean" entries, to pick by number
+    conversations: Conversations = field(default_factory=Conversations)  # offered, last asked
     knowledge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one rebuild at a time
 
 
@@ -60,6 +58,9 @@ class DataFiles:
     synonyms: list[list[str]]
     taxonomy: Taxonomy
     regions: Regions
+    thresholds: Thresholds | None  # None only when config/answering.yaml is wrong
+    details: DetailKinds
+    lexicon: Lexicon | None  # None only when config/lexicon cannot be read
 
 
 def load_data() -> tuple[DataFiles, list[str]]:
@@ -71,7 +72,13 @@ def load_data() -> tuple[DataFiles, list[str]]:
     synonyms = _load(CONFIG_DIR / "synonyms.yaml", load_synonyms, no_synonyms, problems)
     taxonomy = _load(CONFIG_DIR / "topics.yaml", load_taxonomy, Taxonomy(()), problems)
     regions = _load(CONFIG_DIR / "regions.yaml", load_regions, Regions(()), problems)
-    return DataFiles(texts, entries, synonyms, taxonomy, regions), problems
+    thresholds = _load(CONFIG_DIR / "answering.yaml", load_thresholds, None, problems)
+    lexicon = CONFIG_DIR / "lexicon"
+    details = _load(lexicon / "details.yaml", load_details, DetailKinds({}), problems)
+    words = _load(lexicon, load_lexicon, None, problems)
+    problems += unknown_kinds(entries, details)
+    data = DataFiles(texts, entries, synonyms, taxonomy, regions, thresholds, details, words)
+    return data, problems
 
 
 def _load(path: Path, loader: Callable[[Path], T], empty: T, problems: list[str]) -> T:
@@ -86,13 +93,14 @@ def build_analyzer(data: DataFiles) -> Analyzer:
     """The one analyser of the process: the synonyms, and the vocabulary of the knowledge base
     and of the topic taxonomy for splitting compounds."""
     vocabulary = [*knowledge_vocabulary(data.entries), *taxonomy_vocabulary(data.taxonomy)]
-    return Analyzer(data.synonyms, vocabulary)
+    assert data.lexicon is not None, "load_data() reported the word lists as a problem"
+    return Analyzer(data.synonyms, data.lexicon, vocabulary)
 
 
 async def build_services(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:
     """The services over a migrated database (the caller disposes `services.db`)."""
     data, problems = load_data()
-    if problems:
+    if problems or data.thresholds is None or data.lexicon is None:
         raise StartupError(f"{len(problems)} problem(s) in data files, first: {problems[0]}")
     db = Database(settings.database_url)
     await db.upgrade()
@@ -106,7 +114,7 @@ async def build_services(settings: Settings, clock: Callable[[], datetime] = utc
     directory = Directory(analyzer, data.taxonomy, data.regions)
     async with db.read() as session:
         await directory.refresh(session)
-    index = KnowledgeIndex([*data.entries, *added], analyzer)
+    index = KnowledgeIndex([*data.entries, *added], analyzer, data.thresholds, data.details)
     await analyse_carried_over(db, index)
     core = Core(settings, db, data.texts, Metrics(), clock, Jobs())
     return Services(

@@ -10,8 +10,10 @@ from bot.core.commands import Arg, Router, int_arg
 from bot.core.context import Role
 from bot.core.errors import UserError
 from bot.core.transport import Transport
-from bot.knowledge.index import Entry, KnowledgeIndex
+from bot.knowledge.entries import Entry
+from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.learning import answer_group, apply_retention, learn, note_unanswered
+from bot.knowledge.policy import Match, Outcome
 from bot.services import Ctx, Services
 from config.settings import Lang
 from storage import questions
@@ -48,35 +50,81 @@ def format_entry(entry: Entry, lang: Lang) -> tuple[str, str]:
 )
 async def ask(ctx: Ctx, question: str) -> None:
     index: KnowledgeIndex = ctx.services.knowledge
-    offers, room, now = ctx.services.offers, ctx.msg.room_id, ctx.services.clock()
+    talk, room, now = ctx.services.conversations, ctx.msg.room_id, ctx.services.clock()
     number = _PICK.fullmatch(question)
-    offered = offers.pick(room, ctx.sender, int(number[1]), now) if number else None
+    offered = talk.pick(room, ctx.sender, int(number[1]), now) if number else None
     if offered and (picked := index.get(offered)):
         ctx.reply(*format_entry(picked, ctx.lang))
         return
     if len(question) > MAX_QUESTION:
         raise UserError(ctx.t("offerings.too_long", length=len(question), limit=MAX_QUESTION))
-    if not ctx.services.analyzer.terms(question):  # "hallo", "danke", "👍": nothing to look up
-        ctx.reply(ctx.t("offerings.small_talk"))
+    continues = question.rstrip().endswith("?") and talk.last_question(room, ctx.sender, now)
+    if not ctx.services.analyzer.terms(question) and not continues:
+        ctx.reply(ctx.t("offerings.small_talk"))  # "hallo", "danke", "👍": nothing to look up
         return
-    match = index.search(question)
-    if match.entry is not None:
-        ctx.reply(*format_entry(match.entry, ctx.lang))
+    if ctx.services.analyzer.language(question) == "en":
+        ctx.lang = "en"  # an English question gets an English answer
+    match = _search(ctx, question, now)
+    if match.outcome is Outcome.ANSWER and not match.missing:
+        _answer(ctx, match, now)
         return
     await note_unanswered(ctx.session, ctx.services.knowledge, ctx.sender, question, ctx.lang, now)
-    _not_answered(ctx, match.suggestions, now)
+    if match.outcome is Outcome.ANSWER:
+        _answer(ctx, match, now)  # with what it does not know said first
+    else:
+        _not_answered(ctx, match.suggestions, now)
+
+
+def _search(ctx: Ctx, question: str, now: datetime) -> Match:
+    """The question alone, or, if that finds no answer, read as the continuation of the
+    member's question just before ("und wann war das?")."""
+    index, talk = ctx.services.knowledge, ctx.services.conversations
+    match = index.search(question)
+    previous = talk.last_question(ctx.msg.room_id, ctx.sender, now)
+    if previous and match.outcome is not Outcome.ANSWER:
+        continued = index.search(question, context=previous)
+        if continued.outcome is Outcome.ANSWER:
+            talk.asked(ctx.msg.room_id, ctx.sender, f"{previous}\n{question}", now)
+            return continued
+    talk.asked(ctx.msg.room_id, ctx.sender, question, now)
+    return match
+
+
+def _answer(ctx: Ctx, match: Match, now: datetime) -> None:
+    """The entry; what the question asked for that it does not hold, first; entries that came
+    near, numbered, last."""
+    assert match.entry is not None
+    text, html = format_entry(match.entry, ctx.lang)
+    if match.missing:
+        missing = " ".join(ctx.t(f"offerings.missing.{kind}") for kind in match.missing)
+        first = ctx.t("offerings.unknown_detail", missing=missing)
+        last = ctx.t("offerings.ask_coordinators", contact=_contact(ctx))
+        text, html = f"{first}\n{text}\n{last}", f"{escape(first)}<br>{html}<br>{escape(last)}"
+    if match.alternatives:
+        options = _offer(ctx, match.alternatives, now)
+        more = ctx.t("offerings.alternatives", options=options)
+        text, html = f"{text}\n\n{more}", f"{html}<br><br>{escape(more).replace(chr(10), '<br>')}"
+    ctx.reply(text, html)
+
+
+def _offer(ctx: Ctx, entries: tuple[Entry, ...], now: datetime) -> str:
+    """Numbered titles; the member picks one with its number (kept for a while)."""
+    ctx.services.conversations.offer(ctx.msg.room_id, ctx.sender, tuple(e.id for e in entries), now)
+    titles = [e.title.get(ctx.lang) or e.title["de"] for e in entries]
+    return "\n".join(f"{number}. {title}" for number, title in enumerate(titles, 1))
+
+
+def _contact(ctx: Ctx) -> str:
+    return ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
 
 
 def _not_answered(ctx: Ctx, suggestions: tuple[Entry, ...], now: datetime) -> None:
     """Point to the coordinators, offering the near entries to pick by number if any."""
-    contact = ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
     if suggestions:
-        ctx.services.offers.put(ctx.msg.room_id, ctx.sender, tuple(e.id for e in suggestions), now)
-        titles = [e.title.get(ctx.lang) or e.title["de"] for e in suggestions]
-        lines = "\n".join(f"{number}. {title}" for number, title in enumerate(titles, 1))
-        ctx.reply(ctx.t("offerings.did_you_mean", options=lines, contact=contact))
+        options = _offer(ctx, suggestions, now)
+        ctx.reply(ctx.t("offerings.did_you_mean", options=options, contact=_contact(ctx)))
     else:
-        ctx.reply(ctx.t("offerings.unknown", contact=contact))
+        ctx.reply(ctx.t("offerings.unknown", contact=_contact(ctx)))
 
 
 @router.command(

@@ -21,6 +21,10 @@ from bot.initiatives.csv_io import parse_initiatives_csv
 from bot.initiatives.matcher import SHIPPED_TOPICS, Matcher, load_taxonomy, taxonomy_vocabulary
 from bot.initiatives.regions import shipped_regions
 from bot.text.analyzer import Analyzer, load_synonyms
+from bot.text.lexicon import load_lexicon
+from config import CONFIG_DIR
+
+LEXICON = load_lexicon(CONFIG_DIR / "lexicon")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "matching"
@@ -37,7 +41,7 @@ class Result:
 def build_matcher(initiatives: Path) -> Matcher:
     taxonomy = load_taxonomy(SHIPPED_TOPICS)
     synonyms = load_synonyms(ROOT / "config" / "synonyms.yaml")
-    analyzer = Analyzer(synonyms, taxonomy_vocabulary(taxonomy))
+    analyzer = Analyzer(synonyms, LEXICON, taxonomy_vocabulary(taxonomy))
     rows, errors = parse_initiatives_csv(initiatives.read_bytes())
     if errors:
         raise SystemExit(f"{initiatives}: {errors[0].line}: {errors[0].message_en}")

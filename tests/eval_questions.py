@@ -9,7 +9,8 @@ sent first in the same conversation (follow-ups). An item is scored by what the 
 
 - `expect: ENTRY_ID`: right when the bot answers (no fallback) with that entry (its title);
 - `facts: [...]`: right when the bot answers and the reply holds every fact ("a|b": either),
-  compared without case, umlauts, hyphens or line breaks, as whole words;
+  compared without case, umlauts, hyphens or line breaks (numbers as whole numbers, words
+  also inside compounds);
 - `expect: null` or `unknown: ...` (out of scope): right when the reply is an honest fallback:
   it says the bot does not know, or which part of the question it does not know.
 
@@ -49,7 +50,12 @@ from config.settings import LANGS, Settings  # noqa: E402
 QUESTIONS = ROOT / "tests" / "data" / "questions"
 REGISTERS = ("de", "simple", "colloquial", "typo", "en", "long", "followup", "out")
 # Replies that say honestly that the bot does not know (the part before the first placeholder).
-HONEST_KEYS = ("offerings.unknown", "offerings.did_you_mean", "offerings.unknown_detail")
+HONEST_KEYS = (
+    "offerings.unknown",
+    "offerings.did_you_mean",
+    *(f"offerings.missing.{kind}" for kind in ("winner", "person", "contact", "headcount")),
+    *(f"offerings.missing.{kind}" for kind in ("venue", "event_date", "current", "money", "jobs")),
+)
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _CONVERSATIONS = itertools.count(1)
 
@@ -62,9 +68,17 @@ def normalise(text: str) -> str:
 
 
 def holds(reply: str, fact: str) -> bool:
-    """Whether the reply holds one of the fact's alternatives as whole words."""
+    """Whether the reply holds one of the fact's alternatives: a number as a whole number
+    ("3" is not in "2023"), words anywhere, also inside a compound ("ministerium" in
+    "Bundeswirtschaftsministerium")."""
     said = normalise(reply)
-    return any(normalise(option) in said for option in str(fact).split("|") if option.strip())
+    for option in str(fact).split("|"):
+        wanted = normalise(option)
+        if not wanted.strip():
+            continue
+        if wanted in said or (not wanted.strip().isdigit() and wanted.strip() in said):
+            return True
+    return False
 
 
 def is_out_of_scope(item: dict[str, Any]) -> bool:

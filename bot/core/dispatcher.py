@@ -18,7 +18,7 @@ from bot.core.errors import UsageError, UserError
 from bot.core.flood import FloodLimiter
 from bot.core.messages import Incoming, Reaction, Redaction, Reply, RoomId, UserId, server_of
 from bot.core.transport import Transport
-from bot.text.analyzer import clean_text, detect_language
+from bot.text.analyzer import clean_text
 from config.settings import Lang, as_lang
 from storage import members
 from storage.db import is_transient
@@ -260,9 +260,7 @@ class Dispatcher(Generic[S]):
         return Role.COORDINATOR if power >= 50 else Role.MEMBER
 
     async def _language(self, msg: Incoming, name: str) -> Lang:
-        """English questions get English; else the stored choice; else the alias used."""
-        if name == QUESTION_COMMAND and detect_language(msg.body) == "en":
-            return "en"
+        """The stored choice; else the language of the alias used; else the default."""
         async with self.services.db.read() as session:
             stored = as_lang(await members.language(session, msg.sender))
         if stored:

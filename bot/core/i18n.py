@@ -23,7 +23,6 @@ class Texts:
         template = variants.get(lang) or variants["de"]
         return template.format(**values) if values else template
 
-
     def template(self, key: str, lang: Lang) -> str | None:
         """The text as written, placeholders unfilled (None when there is no such key)."""
         variants = self._table.get(key)

@@ -14,38 +14,28 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
-import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from bot.text.analyzer import Analyzer, detect_language, fold
-
-LANGUAGES = ("de", "en", "de-simple")
+from bot.knowledge.details import DetailKinds
+from bot.knowledge.entries import ANY_DETAIL, Entry
+from bot.knowledge.policy import Candidate, Match, Thresholds, decide
+from bot.text.analyzer import Analyzer, fold
 
 # Field weights: what an entry is about counts more than the wording of its answer.
 _TITLE, _QUESTIONS, _KEYWORDS, _ANSWER = 3.0, 2.0, 2.0, 0.3
 _K1, _B = 5.0, 0.5  # a high k1: where a term appears counts more than that it does
-# Confidence calibration (share of the question covered by an entry, see _coverage).
-CONFIDENT = 0.55  # at least this much covered: answer
-SUGGEST = 0.35  # at least this much covered: "Did you mean ...?"
-MARGIN = 0.95  # runner-up scoring above this share of the best: ask instead of answering
-# Two or more words of the question that agree on an entry are good evidence. Then:
-# - a best entry far ahead of the runner-up (runner-up below CLEAR_LEAD of its score) is
-#   answered from a little less coverage (CONFIDENT_LEADING);
+# How much of the question an entry covers (see _coverage; what follows from it is decided in
+# bot/knowledge/policy.py with the thresholds of config/answering.yaml). When two or more words
+# of the question agree on an entry:
 # - a word neither the knowledge base nor the synonym list knows ("bewirken", "doof") is no
 #   evidence against the entry: it weighs UNKNOWN_SHARE of its idf in the coverage, unless
 #   such words outweigh the known ones more than UNKNOWN_MOSTLY times (then the question is
 #   about something else and they count fully).
-CLEAR_LEAD = 0.7
-CONFIDENT_SINGLE = 0.7  # only one word of the question found in the entry
-CONFIDENT_LEADING = 0.48
 UNKNOWN_SHARE = 0.5
 UNKNOWN_MOSTLY = 2.0
 # In a longer message the sentences that ask ("...?") are the question; the others tell around
@@ -59,6 +49,9 @@ CONTEXT_RANK = 0.3
 ASKED_MIN = 0.3
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n+")
 _LOWERCASE_UNKNOWN = 0.5  # weight of an unknown lowercase word in a capitalised German text
+# An unknown word that is an inflected German verb ("hieß", "genannt", "eingeplant") tells
+# little about the topic, however the message is written: this share of an unknown noun.
+_VERB_UNKNOWN = 0.25
 _LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zäöüß][\w-]*")
 _ANSWER_ONLY = 0.5  # a term found only in an answer counts this much towards coverage
 # A synonym the entry never uses itself ("Elektrolyseur" for an entry about "Wasserstoff")
@@ -95,10 +88,10 @@ _INTENTS = re.compile(
 )
 _INTENT_BOOST = 0.3
 # Entries whose title itself asks something ("Where new initiatives were founded") are
-# aspects of a broader entry. Among entries scoring within CLEAR_LEAD of the best, the one
+# aspects of a broader entry. Among entries scoring within the lead threshold of the best, the one
 # whose title asks what the question asks wins unless the best entry's questions already ask
 # it; a question that asks none of it stays with the best entry if that is the one with a
-# plain title. The others then are no rivals, but the winner needs full CONFIDENT coverage.
+# plain title. The others then are no rivals, but the winner needs the full answer coverage.
 # A question that names an entry's whole title ("the service centre for regional industry
 # initiatives") is about that entry, however common the title's words are elsewhere in the
 # knowledge base: for that entry each of them weighs at least this share of the weight of a
@@ -120,144 +113,6 @@ class _Term:
     guess: bool = False
     foreign: bool = False  # unknown to the knowledge base and the synonym list
     context: bool = False  # only in the sentences around the question (see _asked)
-
-
-@dataclass(frozen=True)
-class Entry:
-    id: str
-    title: dict[str, str]
-    answer: dict[str, str]
-    questions: tuple[str, ...]
-    keywords: tuple[str, ...]
-    link: str | None
-
-
-@dataclass(frozen=True)
-class Match:
-    """The confident answer (`entry`), or close candidates to offer (`suggestions`), or none."""
-
-    entry: Entry | None
-    score: float
-    suggestions: tuple[Entry, ...]
-
-
-class Offers:
-    """The "Did you mean ...?" entries last offered to each member in each room, so that a
-    reply with just their number ("2") picks one. Kept in memory for a while, the newest few
-    thousand conversations at most."""
-
-    def __init__(self, keep: timedelta = timedelta(minutes=30), size: int = 5000) -> None:
-        self._keep, self._size = keep, size
-        self._offered: OrderedDict[tuple[str, str], tuple[datetime, tuple[str, ...]]] = (
-            OrderedDict()
-        )
-
-    def put(self, room: str, user: str, entry_ids: tuple[str, ...], now: datetime) -> None:
-        self._offered[room, user] = (now, entry_ids)
-        self._offered.move_to_end((room, user))
-        while len(self._offered) > self._size:
-            self._offered.popitem(last=False)
-
-    def pick(self, room: str, user: str, number: int, now: datetime) -> str | None:
-        """The entry id offered as `number` (1-based), if offered recently."""
-        offered = self._offered.get((room, user))
-        if offered is None or now - offered[0] > self._keep or not 1 <= number <= len(offered[1]):
-            return None
-        return offered[1][number - 1]
-
-
-def _texts(value: Any, where: str, problems: list[str]) -> dict[str, str] | None:
-    if not isinstance(value, dict):
-        problems.append(f"{where} missing or not a mapping of languages")
-        return None
-    texts = {}
-    for lang in LANGUAGES:
-        text = value.get(lang)
-        if not isinstance(text, str) or not text.strip():
-            problems.append(f"{where}.{lang} missing")
-            return None
-        texts[lang] = text.strip()
-    return texts
-
-
-def _strings(value: Any, where: str, problems: list[str]) -> tuple[str, ...] | None:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, str | int) for item in value):
-        problems.append(f"{where} is not a list of texts")
-        return None
-    return tuple(str(item).strip() for item in value if str(item).strip())
-
-
-def _entry(data: Any, where: str, problems: list[str]) -> Entry | None:
-    if not isinstance(data, dict):
-        problems.append(f"{where}: not a mapping")
-        return None
-    entry_id = data.get("id")
-    if not isinstance(entry_id, str) or not entry_id.strip():
-        problems.append(f"{where}: missing id")
-        return None
-    where = f"{where} (id {entry_id})"
-    before = len(problems)
-    title = _texts(data.get("title"), f"{where}: title", problems)
-    answer = _texts(data.get("answer"), f"{where}: answer", problems)
-    questions = _strings(data.get("questions"), f"{where}: questions", problems)
-    keywords = _strings(data.get("keywords"), f"{where}: keywords", problems)
-    link = data.get("link")
-    if link is not None and not (
-        isinstance(link, str) and link.startswith(("http://", "https://"))
-    ):
-        problems.append(f"{where}: link is not an http(s) address")
-    if title is None or answer is None or questions is None or keywords is None:
-        return None
-    if len(problems) > before:
-        return None
-    return Entry(entry_id.strip(), title, answer, questions, keywords, link)
-
-
-def load_knowledge(folder: Path) -> tuple[list[Entry], list[str]]:
-    """All entries of folder/*.yaml and a list of problems; bad entries are skipped."""
-    entries: list[Entry] = []
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            problems.append(f"{path}: cannot read: {error}")
-            continue
-        if data is None:
-            continue
-        if not isinstance(data, list):
-            problems.append(f"{path}: expected a list of entries")
-            continue
-        for number, item in enumerate(data, start=1):
-            entry = _entry(item, f"{path}: entry {number}", problems)
-            if entry is None:
-                continue
-            if entry.id in seen:
-                where = f"{path}: entry {number} (id {entry.id})"
-                problems.append(f"{where}: duplicate id, also in {seen[entry.id]}")
-                continue
-            seen[entry.id] = str(path)
-            entries.append(entry)
-    return entries, problems
-
-
-def entry_from_answer(id: str, question: str, text: str) -> Entry:
-    """An entry written by a coordinator: one question and one answer for all languages."""
-    title = {lang: question for lang in LANGUAGES}
-    answer = {lang: text for lang in LANGUAGES}
-    return Entry(id, title, answer, (question,), (), None)
-
-
-def knowledge_vocabulary(entries: Iterable[Entry]) -> Iterator[str]:
-    """The texts of the entries, for an Analyzer's compound-splitting vocabulary."""
-    for entry in entries:
-        yield from entry.title.values()
-        yield from entry.questions
-        yield from entry.keywords
-        yield from entry.answer.values()
 
 
 def _slip(typed: str, meant: str) -> bool:
@@ -310,8 +165,16 @@ def _intents(question: str) -> frozenset[str]:
 class KnowledgeIndex:
     """Answers questions from the entries; add() makes a new entry searchable at once."""
 
-    def __init__(self, entries: Iterable[Entry], analyzer: Analyzer) -> None:
+    def __init__(
+        self,
+        entries: Iterable[Entry],
+        analyzer: Analyzer,
+        thresholds: Thresholds,
+        details: DetailKinds,
+    ) -> None:
         self._analyzer = analyzer
+        self._thresholds = thresholds
+        self._details = details
         self._entries: list[Entry] = []
         self._positions: dict[str, int] = {}
         self._docs: list[dict[str, float]] = []  # weighted term frequencies per entry
@@ -456,7 +319,7 @@ class KnowledgeIndex:
     def _query(self, question: str, asked: str | None) -> list[_Term]:
         """Distinct query terms with their weights and how they were found; `asked` is the
         part of the question that asks (see _asked)."""
-        lang = detect_language(question)
+        lang = self._analyzer.language(question)
         asking = {term for term, _ in self._analyzer.query_terms(asked, lang)} if asked else None
         if asking is not None and self._known_weight(asking) < ASKED_MIN * self._unknown_idf:
             asking = None  # "Wer hilft mir?": the sentences before say what it is about
@@ -482,7 +345,9 @@ class KnowledgeIndex:
                 query.append(_Term(indexed, self._idf[indexed], forms, guess, context=context))
                 continue
             weight = self._unknown_idf
-            if any(word.startswith(term) for word in lowercase):
+            if self._analyzer.is_verb_form(term):
+                weight *= _VERB_UNKNOWN
+            elif any(word.startswith(term) for word in lowercase):
                 weight *= _LOWERCASE_UNKNOWN
             foreign = not self._analyzer.is_group_term(term)
             query.append(_Term(None, weight, foreign=foreign, context=context))
@@ -576,7 +441,7 @@ class KnowledgeIndex:
         leaders = [
             position
             for score, position in ranked[:_MAX_SUGGESTIONS]
-            if score >= CLEAR_LEAD * ranked[0][0]
+            if score >= self._thresholds.lead * ranked[0][0]
         ]
         if len(leaders) < 2:
             return None
@@ -613,43 +478,36 @@ class KnowledgeIndex:
             )
         return intents
 
-    def search(self, question: str) -> Match:
+    def search(self, question: str, context: str | None = None) -> Match:
+        """The answer, the entries to choose from, or none (see bot/knowledge/policy.py).
+        `context`: what the member asked just before, when the question may continue it: both
+        are read together, as one question."""
+        if context:
+            question = f"{context}\n{question}"
         asked = _asked(question)
         query = self._query(question, asked)
         intents = _intents(asked or question)
         ranked = self._rank(query, intents)
         if not ranked:
-            return Match(None, 0.0, ())
-        best_score, best = ranked[0]
+            return decide([], agreed=False, aspect=False, thresholds=self._thresholds)
         aspect = self._aspect_of(ranked, intents)
-        if aspect is not None:
-            best = aspect
-        coverage, agreed = self._coverage(best, query)
-        # a runner-up that covers too little of the question to be suggested is no rival
-        runner_up = (
-            0.0
-            if aspect is not None
-            else next(
-                (
-                    score
-                    for score, position in ranked[1:_MAX_SUGGESTIONS]
-                    if self._coverage(position, query)[0] >= SUGGEST
-                ),
-                0.0,
-            )
-        )
-        clear = agreed and aspect is None and runner_up < CLEAR_LEAD * best_score
-        needed = CONFIDENT_LEADING if clear else CONFIDENT if agreed else CONFIDENT_SINGLE
-        if coverage >= needed and runner_up < MARGIN * best_score:
-            return Match(self._entries[best], coverage, ())
-        if coverage < SUGGEST:
-            return Match(None, coverage, ())
-        close = [
-            self._entries[position]
-            for score, position in ranked[:_MAX_SUGGESTIONS]
-            if score >= 0.5 * best_score and self._coverage(position, query)[0] >= SUGGEST
+        first = [aspect] if aspect is not None else []
+        positions = first + [p for _, p in ranked[:_MAX_SUGGESTIONS] if p != aspect]
+        scores = {position: score for score, position in ranked[:_MAX_SUGGESTIONS]}
+        scores.setdefault(positions[0], ranked[0][0])
+        candidates = [
+            Candidate(self._entries[p], scores[p], self._coverage(p, query)[0])
+            for p in positions[:_MAX_SUGGESTIONS]
         ]
-        return Match(None, coverage, tuple(close))
+        agreed = self._coverage(positions[0], query)[1]
+        match = decide(
+            candidates, agreed=agreed, aspect=aspect is not None, thresholds=self._thresholds
+        )
+        if match.entry is None or ANY_DETAIL in match.entry.holds:
+            return match
+        holds = match.entry.holds
+        missing = tuple(k for k in self._details.asked(asked or question) if k not in holds)
+        return replace(match, missing=missing)
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two questions are about the same thing (idf-weighted term overlap)."""
@@ -679,7 +537,7 @@ class KnowledgeIndex:
         entries = [entry if known.id == entry.id else known for known in self._entries]
         if entry.id not in self._positions:
             entries.append(entry)
-        return KnowledgeIndex(entries, self._analyzer)
+        return KnowledgeIndex(entries, self._analyzer, self._thresholds, self._details)
 
     def get(self, entry_id: str) -> Entry | None:
         position = self._positions.get(entry_id)

@@ -11,7 +11,8 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.knowledge.index import Entry, KnowledgeIndex, entry_from_answer
+from bot.knowledge.entries import Entry, entry_from_answer
+from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.questions import Filed, file_question, terms_of
 from config.settings import Settings
 from storage import questions

@@ -19,6 +19,7 @@ import snowballstemmer
 import yaml
 from wordfreq import zipf_frequency
 
+from bot.text.lexicon import Lexicon
 from config.settings import Lang
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -53,97 +54,7 @@ class _Word:
     indexed: tuple[str, ...]  # its terms on its own, for indexing
 
 
-GERMAN_STOPWORDS = frozenset(
-    """
-    aber alle allem allen aller alles als also am an andere anderen anderes auch auf aus bei
-    beim bin bis bist bitte da dabei dafuer damit dann darf darueber das dass davon dazu dein
-    deine dem den denn der des dich die dies diese diesem diesen dieser dieses dir doch dort du
-    durch ein eine einem einen einer eines einfach eigentlich er erklaer erklaere erklaeren
-    erklaert erzaehl erzaehle erzaehlen es etwas euch euer eure fuer ganz gar geben gern gerne
-    gib gibt gibts ging genau hab habe haben hallo hat hatte hatten heisst her hey hi hier hin
-    ich ihm ihn ihnen ihr ihre im in info infos information informationen ins irgendwas ist ja
-    jede jedem jeden jeder jedes jemand jetzt kann kannst kein keine koennen koennt koennte
-    konnte kurz lang leute mach mache machen macht machte machten mal man manche mehr mein
-    meine mich mir mit moechte moechten muss nach nein nicht nichts noch nun nur ob oder ohne
-    okay ok sag sage sagen schon sehr sein seine sich sie sind so soll sollen sollte sondern
-    sonst ueber um und uns unser unsere unter viel viele vom von vor war waere waren warum was
-    weiss weil welche welchem welchen welcher welches wem wen wenn wer werde werden wie wieder
-    will wir wird wissen wo woher wohin wollen wuerde wuerden zu zum zur meinen meinem meiner
-    unserer unseren unserem euren eurem eurer deinen deinem deiner ihrem ihren ihrer ihres
-    naechste naechsten naechster solche solchen solcher solches meistens meist
-    passiert passieren geht gehts gehen heute gestern hoch bekomme bekommen bekommt worum gab
-    gabs habt hast seid funktioniert funktionieren funktioniere klappt klappen laeuft laufen
-    finde finden findet heraus zwischen lange wann
-    vielen wieviel wieviele wieso weshalb worueber wofuer woran wovon ne nen nem ner nix
-    ueberhaupt danke moin servus dank weisst wisst sagt sagst koennten tun tut getan gemacht
-    kriege kriegen kriegt bekommt steht stehen stand verfolgt verfolgte verfolgen lautet
-    hinter irgendwie bzw usw etc bald demnaechst wurde wurden worden wurdest gewesen
-    ganze ganzen naechstes drin dran ran rein raus drauf kommt komme kommen gerade halt eh
-    echt wohl ueberall irgendwo konkret genauer nochmal bloss eben pls plz exakt sowas
-    versteht verstehe verstehen versteh gehoert gehoeren gehoerte gehoerten tatsaechlich wirklich
-    sorgt sorgte sorgten gesorgt ab geworden lief liefen deutlich denen deren dessen haette haetten
-    """.split()
-)
-ENGLISH_STOPWORDS = frozenset(
-    """
-    a about all also am an and any are as at be been but by can could did do does for from
-    get give got had has have hello hey hi how i if in into is it its just know let me more
-    much my need no not of on or our please say show so some tell than thanks thank that the
-    their them then there these they this those to us want was we were what when where which
-    who whom why will with would yes you your explain each other happen happens happened done
-    make made think really run runs work works find s guys anything something does doing
-    whats hows wheres whos thx cheers soon upcoming actually basically kinda anyway exactly
-    precisely pls plz mean means meant
-    """.split()
-)
-STOPWORDS = GERMAN_STOPWORDS | ENGLISH_STOPWORDS
-# Particles that may stand inside a phrase without changing it ("was genau macht ihr").
-_PARTICLES = frozenset(
-    """
-    genau eigentlich denn mal halt eh echt ueberhaupt eben bloss wohl doch nun schon jetzt zu
-    nochmal ganz konkret genauer so hier da dann auch noch wirklich actually exactly really
-    basically just even
-    """.split()
-)
 _MAX_PARTICLES = 3  # particles inside one phrase at most
-# Chat idioms whose words mean something else on their own ("am besten": the best ones;
-# "ich bin neu hier" introduces a member, it does not ask about new initiatives).
-FILLER_PHRASES = (
-    "am besten",
-    "oder so",
-    "und so",
-    "so was",
-    "best way",
-    "by the way",
-    "ich bin neu",
-    "bin neu hier",
-    "bin neu dabei",
-    "wir sind neu",
-    "i am new",
-    "i'm new",
-    "new here",
-    "am ende",
-    "in the end",
-    "kurz und knapp",
-    "kurze frage",
-    "quick question",
-)
-
-# Function words that tell the two languages apart (words common to both are left out).
-_GERMAN_CUES = frozenset(
-    """
-    der die das ist sind wie was wo wann wer welche welcher ich du wir und mit fuer ueber gibt
-    es ein eine einen nicht kann koennen man den dem des zu zum zur auf von bei auch noch mein
-    meine ihr bitte gibts macht sie habe hat
-    """.split()
-)
-_ENGLISH_CUES = frozenset(
-    """
-    the is are how what where when who which why do does can i you my your of for and with
-    about there any this that to it be have has please tell me
-    """.split()
-)
-
 
 # What a stored or shown text must not contain: terminal escape sequences, control characters
 # (line breaks and tabs aside) and the bidirectional overrides that make text read otherwise
@@ -178,14 +89,6 @@ def fold(text: str) -> str:
         return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
-def detect_language(text: str) -> Literal["de", "en"]:
-    """Guess the language of a short chat line from its function words; German on a tie."""
-    words = _TOKEN.findall(fold(text).replace("-", " "))
-    english = sum(word in _ENGLISH_CUES for word in words)
-    german = sum(word in _GERMAN_CUES for word in words)
-    return "en" if english > german else "de"
 
 
 def load_synonyms(path: Path) -> list[list[str]]:
@@ -237,7 +140,9 @@ def _words(text: str) -> list[str]:
     return [word for token in _TOKEN.findall(fold(text)) for word in token.split("-")]
 
 
-def _phrase_end(words: list[_Word], start: int, pattern: tuple[frozenset[str], ...]) -> int:
+def _phrase_end(
+    words: list[_Word], start: int, pattern: tuple[frozenset[str], ...], particles: frozenset[str]
+) -> int:
     """Where `pattern` ends if the words from `start` on spell it, up to _MAX_PARTICLES
     particles between its words allowed; 0 if they do not. Bounded work per position, so a
     text is read in linear time however it repeats particles ("zu zu zu ...")."""
@@ -245,7 +150,7 @@ def _phrase_end(words: list[_Word], start: int, pattern: tuple[frozenset[str], .
     skipped = 0
     for forms in pattern[1:]:
         while position < len(words) and not words[position].variants & forms:
-            if words[position].unit[0] not in _PARTICLES or skipped == _MAX_PARTICLES:
+            if words[position].unit[0] not in particles or skipped == _MAX_PARTICLES:
                 return 0
             position += 1
             skipped += 1
@@ -258,7 +163,11 @@ def _phrase_end(words: list[_Word], start: int, pattern: tuple[frozenset[str], .
 class Analyzer:
     """Turns text into normalised terms. Built once, shared; its behaviour never changes."""
 
-    def __init__(self, synonyms: list[list[str]], vocabulary: Iterable[str] = ()) -> None:
+    def __init__(
+        self, synonyms: list[list[str]], lexicon: Lexicon, vocabulary: Iterable[str] = ()
+    ) -> None:
+        self._lexicon = lexicon
+        self._stopwords = lexicon.stopwords
         self._german = snowballstemmer.stemmer("german")
         self._english = snowballstemmer.stemmer("english")
         self._stems: dict[str, _Unit] = {}
@@ -277,20 +186,32 @@ class Analyzer:
         for group in synonyms:
             for phrase in group:
                 words.update(_words(phrase))
-        for word in words - STOPWORDS:
+        for word in words - self._stopwords:
             self._known.update(self._forms(word)[1:])
             if len(word) >= _MIN_PART:
                 self._parts.add(word)
         # "solte" for "sollte": a slip of a filler word is filler too, unless it is a word
-        self._filler_slips = frozenset(_slips(STOPWORDS)) - words
+        self._filler_slips = frozenset(_slips(self._stopwords)) - words
         for group in synonyms:
             self._add_group(group)
-        for phrase in FILLER_PHRASES:
+        for phrase in lexicon.fillers:
             pattern = tuple(self._variants(self._forms(word)) for word in _words(phrase))
             for form in pattern[0]:
                 self._phrases.setdefault(form, []).append((pattern, ""))
+        self._verb_stems = frozenset(self._forms(form)[1] for form in lexicon.verb_forms)
         for lang in ("de", "en"):  # load the word lists now, not on the first question
             zipf_frequency("und", lang, wordlist="small")
+
+    def language(self, text: str) -> Literal["de", "en"]:
+        """Guess the language of a short chat line from its function words; German on a tie."""
+        words = _TOKEN.findall(fold(text).replace("-", " "))
+        english = sum(word in self._lexicon.english_cues for word in words)
+        german = sum(word in self._lexicon.german_cues for word in words)
+        return "en" if english > german else "de"
+
+    def is_verb_form(self, term: str) -> bool:
+        """Whether a query term is the stem of an inflected German verb ("hiess", "genannt")."""
+        return term in self._verb_stems
 
     def _add_group(self, group: list[str]) -> None:
         patterns = []
@@ -298,7 +219,7 @@ class Analyzer:
             units = [
                 self._forms(word) for word in _words(phrase) if len(word) > 1 or word.isdigit()
             ]
-            if len(units) > 1 or (units and units[0][0] not in STOPWORDS):
+            if len(units) > 1 or (units and units[0][0] not in self._stopwords):
                 patterns.append(tuple(self._variants(unit) for unit in units))
         if not patterns:
             return
@@ -360,7 +281,7 @@ class Analyzer:
         return any(form in self._single for form in self._variants(self._forms(word)))
 
     def _is_part(self, part: str, final: bool) -> bool:
-        if part in STOPWORDS or len(part) < (_MIN_PART if final else _MIN_HEAD):
+        if part in self._stopwords or len(part) < (_MIN_PART if final else _MIN_HEAD):
             return False
         if part in self._parts:
             return True
@@ -446,7 +367,7 @@ class Analyzer:
             if len(phrase[0]) > 1
         )
         canonical = next((self._single[form] for form in ordered if form in self._single), None)
-        if part in STOPWORDS or part in self._filler_slips:
+        if part in self._stopwords or part in self._filler_slips:
             return _Word(unit, variants, phrases, True, ())
         if canonical is not None:
             return _Word(unit, variants, phrases, True, (canonical,))
@@ -485,7 +406,7 @@ class Analyzer:
             length, span, canonical = 0, 0, ""
             for pattern, term in word.phrases:
                 if len(pattern) > length:
-                    end = _phrase_end(words, position, pattern)
+                    end = _phrase_end(words, position, pattern, self._lexicon.particles)
                     if end:
                         length, span, canonical = len(pattern), end - position, term
             if length:
@@ -509,7 +430,7 @@ class Analyzer:
     def query_terms(self, text: str, lang: Lang | None = None) -> list[tuple[str, frozenset[str]]]:
         """Query terms with the forms of the word each stands for when it was mapped to a
         synonym group ("Elektrolyseur" for "wasserstoff"); no forms: taken as written."""
-        english = (lang or detect_language(text)) == "en"
+        english = (lang or self.language(text)) == "en"
 
         def pick(unit: _Unit) -> tuple[str, ...]:
             primary, other = (unit[2], unit[1]) if english else (unit[1], unit[2])

@@ -15,10 +15,14 @@ from bot.core.dispatcher import MAX_MESSAGE, Dispatcher
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
 from bot.initiatives.csv_io import write_initiatives_csv
 from bot.text.analyzer import Analyzer, clean_text, spreadsheet_safe
+from bot.text.lexicon import load_lexicon
+from config import CONFIG_DIR
 from storage.db import Database
 from storage.initiatives import InitiativeRow
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 from tests.fakes import Conversation, RecordingTransport
+
+LEXICON = load_lexicon(CONFIG_DIR / "lexicon")
 
 ASKER = Incoming(
     RoomId("!room"), UserId("@asker:localhost"), EventId("$q"), "!frage x", datetime.now(UTC)
@@ -26,7 +30,7 @@ ASKER = Incoming(
 
 
 def test_repeated_particles_are_read_in_linear_time() -> None:
-    analyzer = Analyzer([["Fachkräfte", "skilled workers"]], ["Fachkräfte"])
+    analyzer = Analyzer([["Fachkräfte", "skilled workers"]], LEXICON, ["Fachkräfte"])
     short, long = "zu " * 1_000, "zu " * 8_000
     started = time.perf_counter()
     analyzer.terms(short)

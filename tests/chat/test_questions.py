@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.core.messages import UserId
-from bot.knowledge.index import learning
+from bot.knowledge import learning
 from bot.knowledge.questions import (
     DAILY_LIMIT,
     group_terms,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.knowledge.index import LANGUAGES, Entry, load_knowledge
+from bot.knowledge.entries import LANGUAGES, Entry, load_knowledge
 from bot.text.analyzer import fold
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,15 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.index import (
+from bot.knowledge.entries import (
+    ANY_DETAIL,
     Entry,
-    KnowledgeIndex,
     entry_from_answer,
     knowledge_vocabulary,
     load_knowledge,
 )
+from bot.knowledge.index import KnowledgeIndex
 from bot.services import build_analyzer, load_data
 from bot.text.analyzer import Analyzer, load_synonyms
+from bot.text.lexicon import load_lexicon
+from config import CONFIG_DIR
+
+LEXICON = load_lexicon(CONFIG_DIR / "lexicon")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,12 +62,19 @@ def test_load_knowledge_skips_bad_entries_and_names_them(tmp_path: Path) -> None
     assert any(p.startswith(f"{tmp_path / 'c.yaml'}: cannot read") for p in problems)
 
 
+def index_of(entries: list[Entry], analyzer: Analyzer) -> KnowledgeIndex:
+    """An index of these entries, deciding with the shipped thresholds and detail kinds."""
+    data, _ = load_data()
+    assert data.thresholds is not None
+    return KnowledgeIndex(entries, analyzer, data.thresholds, data.details)
+
+
 @pytest.fixture(scope="module")
 def shipped() -> KnowledgeIndex:
     """The index as production builds it (shipped data, the production analyser)."""
     data, problems = load_data()
     assert data.entries and not problems
-    return KnowledgeIndex(data.entries, build_analyzer(data))
+    return KnowledgeIndex(data.entries, build_analyzer(data), data.thresholds, data.details)
 
 
 def answer_id(index: KnowledgeIndex, question: str) -> str | None:
@@ -209,12 +221,12 @@ def test_founding_questions_reach_the_matching_entry(shipped: KnowledgeIndex) ->
 
 
 def test_suggestions_when_not_confident() -> None:
-    analyzer = Analyzer([])
+    analyzer = Analyzer([], LEXICON)
     entries = [
         entry_from_answer("webinar-a", "Webinar zur Förderung", "A"),
         entry_from_answer("webinar-b", "Webinar zur Ausbildung", "B"),
     ]
-    match = KnowledgeIndex(entries, analyzer).search("Webinar")
+    match = index_of(entries, analyzer).search("Webinar")
     assert match.entry is None
     assert {entry.id for entry in match.suggestions} == {"webinar-a", "webinar-b"}
 
@@ -222,7 +234,7 @@ def test_suggestions_when_not_confident() -> None:
 def test_added_entry_is_found_at_once() -> None:
     entries, _ = load_knowledge(ROOT / "config" / "knowledge")
     synonyms = load_synonyms(ROOT / "config" / "synonyms.yaml")
-    index = KnowledgeIndex(entries, Analyzer(synonyms, knowledge_vocabulary(entries)))
+    index = index_of(entries, Analyzer(synonyms, LEXICON, knowledge_vocabulary(entries)))
     assert index.search("Wo kann ich in Kassel parken?").entry is None
     question = "Wo parke ich beim Netzwerktreffen in Kassel?"
     entry = entry_from_answer("faq-parken", question, "Parkplätze gibt es am Bahnhof.")
@@ -232,7 +244,7 @@ def test_added_entry_is_found_at_once() -> None:
 
 
 def test_add_replaces_an_entry_with_the_same_id() -> None:
-    index = KnowledgeIndex([entry_from_answer("x", "Gibt es Kaffee?", "Ja.")], Analyzer([]))
+    index = index_of([entry_from_answer("x", "Gibt es Kaffee?", "Ja.")], Analyzer([], LEXICON))
     index.add(entry_from_answer("x", "Gibt es Tee?", "Nein."))
     match = index.search("Tee?")
     assert match.entry is not None and match.entry.answer["de"] == "Nein."
@@ -254,6 +266,7 @@ def test_entry_from_answer_uses_the_text_for_all_languages() -> None:
         ("Frage?",),
         (),
         None,
+        frozenset({ANY_DETAIL}),  # written for the question: it answers what it asks
     )
 
 

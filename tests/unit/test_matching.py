@@ -17,8 +17,12 @@ from bot.initiatives.matcher import (
 )
 from bot.initiatives.regions import shipped_regions
 from bot.text.analyzer import Analyzer, load_synonyms
+from bot.text.lexicon import load_lexicon
+from config import CONFIG_DIR
 from storage.initiatives import InitiativeRow
 from tests.eval_matching import DATA, evaluate
+
+LEXICON = load_lexicon(CONFIG_DIR / "lexicon")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +35,7 @@ def taxonomy() -> Taxonomy:
 @pytest.fixture(scope="module")
 def analyzer(taxonomy: Taxonomy) -> Analyzer:
     synonyms = load_synonyms(ROOT / "config" / "synonyms.yaml")
-    return Analyzer(synonyms, taxonomy_vocabulary(taxonomy))
+    return Analyzer(synonyms, LEXICON, taxonomy_vocabulary(taxonomy))
 
 
 def row(name: str, topics: str, description: str = "", region: str = "") -> InitiativeRow:

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.text.analyzer import Analyzer, detect_language, fold, load_synonyms
+from bot.text.analyzer import Analyzer, fold, load_synonyms
+from bot.text.lexicon import load_lexicon
+from config import CONFIG_DIR
+
+LEXICON = load_lexicon(CONFIG_DIR / "lexicon")
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNONYMS = [
@@ -21,7 +25,7 @@ VOCABULARY = ["Das Netzwerk trifft sich.", "Wir fördern Initiativen der Industr
 
 @pytest.fixture(scope="module")
 def analyzer() -> Analyzer:
-    return Analyzer(SYNONYMS, VOCABULARY)
+    return Analyzer(SYNONYMS, LEXICON, VOCABULARY)
 
 
 def test_fold_umlauts_sharp_s_and_accents() -> None:
@@ -96,14 +100,15 @@ def test_verb_form_joins_the_synonym_group_of_its_base(analyzer: Analyzer) -> No
 
 
 def test_detect_language() -> None:
-    assert detect_language("How can I join the network?") == "en"
-    assert detect_language("Wie kann ich beim Netzwerk mitmachen?") == "de"
-    assert detect_language("Wasserstoff") == "de"
+    analyzer = Analyzer([], LEXICON)
+    assert analyzer.language("How can I join the network?") == "en"
+    assert analyzer.language("Wie kann ich beim Netzwerk mitmachen?") == "de"
+    assert analyzer.language("Wasserstoff") == "de"
 
 
 def test_shipped_synonyms_load_and_link_english_to_german() -> None:
     groups = load_synonyms(ROOT / "config" / "synonyms.yaml")
-    analyzer = Analyzer(groups)
+    analyzer = Analyzer(groups, LEXICON)
     assert analyzer.terms("skilled workers", "en") == analyzer.terms("Fachkräfte")
     assert analyzer.terms("chamber of commerce", "en") == analyzer.terms("IHK")
     assert analyzer.terms("conference", "en") == analyzer.terms("Tagung")
@@ -114,13 +119,13 @@ def test_shipped_synonyms_load_and_link_english_to_german() -> None:
 
 def test_a_word_joins_its_own_group_before_a_group_sharing_its_stem() -> None:
     # "Schüler" and "Schule" share the German stem "schul"
-    analyzer = Analyzer([["Schüler", "pupils"], ["Schule", "school"]])
+    analyzer = Analyzer([["Schüler", "pupils"], ["Schule", "school"]], LEXICON)
     assert analyzer.terms("Schule") == analyzer.terms("school", "en")
     assert analyzer.terms("Schüler") == analyzer.terms("pupils", "en")
 
 
 def test_chat_idioms_join_their_groups() -> None:
-    analyzer = Analyzer(load_synonyms(ROOT / "config" / "synonyms.yaml"))
+    analyzer = Analyzer(load_synonyms(ROOT / "config" / "synonyms.yaml"), LEXICON)
     assert analyzer.terms("wer steckt dahinter") == analyzer.terms("Auftraggeber")
     assert analyzer.terms("zu uns kommen") == analyzer.terms("vor Ort")
     assert analyzer.terms("bewirken") == analyzer.terms("achieve", "en")
@@ -131,7 +136,7 @@ def test_chat_idioms_join_their_groups() -> None:
 
 
 def test_start_alone_is_not_a_founding() -> None:
-    analyzer = Analyzer(load_synonyms(ROOT / "config" / "synonyms.yaml"))
+    analyzer = Analyzer(load_synonyms(ROOT / "config" / "synonyms.yaml"), LEXICON)
     assert analyzer.terms("When did it start?", "en") != analyzer.terms("founding", "en")
     assert analyzer.terms("eine Initiative starten") == analyzer.terms("Gründung")
 
@@ -161,5 +166,5 @@ def test_chat_fillers_carry_no_terms(analyzer: Analyzer) -> None:
 
 
 def test_single_letters_in_a_phrase_synonym_do_not_block_it() -> None:
-    analyzer = Analyzer([["Kontakt", "how do I reach"]])
+    analyzer = Analyzer([["Kontakt", "how do I reach"]], LEXICON)
     assert analyzer.terms("how do i reach", "en") == analyzer.terms("Kontakt")

@@ -1,0 +1,58 @@
+"""Which kind of detail a question asks for (a winner, a person, a phone number, a headcount,
+where or when something took place, what is current, money, jobs), from the patterns of
+config/lexicon/details.yaml. An entry that does not hold that kind of detail must not be passed
+off as the answer: the bot says first what it does not know."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.knowledge.entries import ANY_DETAIL, Entry
+from bot.text.analyzer import fold
+
+
+@dataclass(frozen=True)
+class DetailKinds:
+    patterns: dict[str, re.Pattern[str]]
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self.patterns)
+
+    def asked(self, question: str) -> tuple[str, ...]:
+        """The kinds of detail the question asks for, in the file's order."""
+        text = " ".join(fold(question).split())
+        return tuple(kind for kind, pattern in self.patterns.items() if pattern.search(text))
+
+
+def unknown_kinds(entries: Iterable[Entry], details: DetailKinds) -> list[str]:
+    """Problems: entries that say they hold a kind of detail the lexicon does not know."""
+    return [
+        f"knowledge entry {entry.id}: holds unknown kind {kind!r}"
+        for entry in entries
+        for kind in sorted(entry.holds - details.kinds - {ANY_DETAIL})
+    ]
+
+
+def load_details(path: Path) -> DetailKinds:
+    """Read the detail kinds; ValueError names the file, the kind and what is wrong."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: cannot read: {error}") from error
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of kinds to lists of patterns")
+    patterns = {}
+    for kind, items in data.items():
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise ValueError(f"{path}: {kind}: expected a list of patterns")
+        try:
+            patterns[str(kind)] = re.compile(r"\b(?:" + "|".join(items) + r")\b")
+        except re.error as error:
+            raise ValueError(f"{path}: {kind}: bad pattern: {error}") from None
+    return DetailKinds(patterns)

@@ -1,0 +1,93 @@
+"""When the bot answers, when it asks which entry was meant, and when it says it does not know.
+
+The index ranks entries and says how much of the question each covers; the numbers that decide
+live in config/answering.yaml (chosen on the dev sets, reported on the holdout sets):
+
+- the best entry covers enough of the question and no rival comes close: answer it, and name up
+  to two entries that came near as alternatives ("Falls Sie etwas anderes meinten: …");
+- a rival scores as high as the best (a real tie), or the best covers only a part: ask which one,
+  numbered (`!frage 2` picks one);
+- too little is covered: say so honestly.
+
+A question that asks for a kind of detail the answered entry does not hold (who won, a phone
+number, where something took place, ...) gets that said first (`missing`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.knowledge.entries import Entry
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    answer: float = Field(gt=0, le=1)  # coverage needed when two or more words agree
+    answer_single: float = Field(gt=0, le=1)  # ... when only one word of the question matches
+    answer_leading: float = Field(gt=0, le=1)  # ... when the best also clearly leads
+    lead: float = Field(gt=0, le=1)  # runner-up below this share of the best: a clear lead
+    tie: float = Field(gt=0, le=1)  # runner-up at or above this share of the best: ask
+    suggest: float = Field(gt=0, le=1)  # coverage an entry needs to be offered at all
+    alternative: float = Field(gt=0, le=1)  # share of the best's score to be named beside it
+
+
+def load_thresholds(path: Path) -> Thresholds:
+    try:
+        return Thresholds(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
+    except (OSError, yaml.YAMLError, TypeError) as error:
+        raise ValueError(f"{path}: cannot read: {error}") from error
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise ValueError(f"{path}: {problem['loc'][0]}: {problem['msg']}") from None
+
+
+class Outcome(StrEnum):
+    ANSWER = "answer"
+    ASK = "ask"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: Entry
+    score: float  # the ranking score
+    coverage: float  # the idf-weighted share of the question the entry covers
+
+
+@dataclass(frozen=True)
+class Match:
+    outcome: Outcome
+    entry: Entry | None  # the answer (ANSWER only)
+    score: float  # the coverage of the best entry
+    suggestions: tuple[Entry, ...] = ()  # ASK: the entries to choose from
+    alternatives: tuple[Entry, ...] = ()  # ANSWER: entries that came near
+    missing: tuple[str, ...] = ()  # ANSWER: kinds of detail asked for that it does not hold
+
+
+def decide(ranked: list[Candidate], *, agreed: bool, aspect: bool, thresholds: Thresholds) -> Match:
+    """The outcome for the ranked candidates (best first; at most a few). `agreed`: two or more
+    words of the question agree on the best; `aspect`: the best was chosen for what its title
+    asks, so the others are no rivals."""
+    if not ranked:
+        return Match(Outcome.UNKNOWN, None, 0.0)
+    t = thresholds
+    best = ranked[0]
+    # a rival that covers too little of the question to be offered is none
+    rivals = [] if aspect else [c for c in ranked[1:] if c.coverage >= t.suggest]
+    runner_up = rivals[0].score if rivals else 0.0
+    clear = agreed and not aspect and runner_up < t.lead * best.score
+    needed = t.answer_leading if clear else t.answer if agreed else t.answer_single
+    if best.coverage >= needed and runner_up < t.tie * best.score:
+        near = tuple(c.entry for c in rivals if c.score >= t.alternative * best.score)[:2]
+        return Match(Outcome.ANSWER, best.entry, best.coverage, alternatives=near)
+    if best.coverage < t.suggest:
+        return Match(Outcome.UNKNOWN, None, best.coverage)
+    offered = [best, *(c for c in ranked[1:] if c.coverage >= t.suggest)]
+    close = tuple(c.entry for c in offered if c.score >= 0.5 * best.score)
+    return Match(Outcome.ASK, None, best.coverage, suggestions=close)

@@ -1,0 +1,50 @@
+"""The word lists the analyser reads text with (config/lexicon): stop words, particles, filler
+phrases, the cue words that tell German from English, and inflected German verb forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    stopwords: frozenset[str]  # German and English
+    particles: frozenset[str]  # may stand inside a phrase ("was genau macht ihr")
+    fillers: tuple[str, ...]  # chat idioms that are no part of a question ("am besten")
+    german_cues: frozenset[str]  # function words that tell the two languages apart
+    english_cues: frozenset[str]
+    verb_forms: frozenset[str]  # inflected German verbs ("hiess", "genannt"), folded
+
+
+def _lines(path: Path) -> list[str]:
+    """The non-empty lines of a word list, without comments."""
+    text = path.read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def load_lexicon(folder: Path) -> Lexicon:
+    """Read config/lexicon; ValueError names the file that cannot be read."""
+    try:
+        words = {name: _lines(folder / name) for name in _FILES}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{folder}: cannot read a word list: {error}") from error
+    return Lexicon(
+        stopwords=frozenset(words["stopwords.de.txt"] + words["stopwords.en.txt"]),
+        particles=frozenset(words["particles.txt"]),
+        fillers=tuple(words["fillers.txt"]),
+        german_cues=frozenset(words["cues.de.txt"]),
+        english_cues=frozenset(words["cues.en.txt"]),
+        verb_forms=frozenset(words["verbs.de.txt"]),
+    )
+
+
+_FILES = (
+    "stopwords.de.txt",
+    "stopwords.en.txt",
+    "particles.txt",
+    "fillers.txt",
+    "cues.de.txt",
+    "cues.en.txt",
+    "verbs.de.txt",
+)
