@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from html import escape
 
 from aiohttp import web
 
+from bot.core import render as md
 from bot.core.commands import Arg, Router, int_arg
 from bot.core.context import Role
 from bot.core.errors import UsageError, UserError
@@ -20,7 +20,7 @@ from storage import events as event_store
 from storage.events import CANCELLED
 from storage.models import CalendarEvent
 
-router = Router()
+router = Router(topic="termine")
 
 REBUILD = "events.rebuild"
 CALENDAR_PAST = timedelta(days=30)
@@ -88,20 +88,7 @@ def _shown(ctx: Ctx, event: CalendarEvent) -> dict[str, object]:
     "webinar",
     sub=("add",),
     role=Role.COORDINATOR,
-    help={
-        "de": "plant einen Termin, z. B. 03.12.2026 14:00 | Titel | https://… | 90; "
-        "auch Art (Konferenz, Workshop, Treffen) und Wiederholung (wöchentlich x6, monatlich x3)",
-        "en": "plans an event, e.g. 2026-12-03 14:00 | Title | https://… | 90; "
-        "also kind (conference, workshop, meeting) and repetition (weekly x6, monthly x3)",
-    },
-    args=(
-        Arg(
-            "spec",
-            "DATUM ZEIT | TITEL [| LINK] [| MINUTEN] [| WIEDERHOLUNG]",
-            rest=True,
-            label_en="DATE TIME | TITLE [| LINK] [| MINUTES] [| REPEAT]",
-        ),
-    ),
+    args=(Arg("spec", rest=True),),
 )
 async def add_event(ctx: Ctx, spec: str) -> None:
     now = ctx.services.clock()
@@ -139,10 +126,6 @@ async def _store(ctx: Ctx, spec: EventSpec, now: datetime) -> list[CalendarEvent
     "webinar",
     sub=("list",),
     role=Role.COORDINATOR,
-    help={
-        "de": "alle kommenden Termine mit ID, auch abgesagte",
-        "en": "all upcoming events with their IDs, cancelled ones too",
-    },
 )
 async def list_events(ctx: Ctx) -> None:
     since = ctx.services.clock() - timedelta(days=1)
@@ -151,17 +134,17 @@ async def list_events(ctx: Ctx) -> None:
         ctx.reply(ctx.t("events.list.empty"))
         return
     sent = await event_store.sent_counts(ctx.session, [e.id for e in events])
-    lines = [ctx.t("events.list.title")]
-    lines += [_list_item(ctx, event, sent.get(event.id, 0)) for event in events]
-    ctx.reply("\n".join(lines))
+    listed = md.items(_list_item(ctx, event, sent.get(event.id, 0)) for event in events)
+    ctx.reply(md.lines([ctx.t("events.list.title"), listed]))
 
 
-def _list_item(ctx: Ctx, event: CalendarEvent, posted: int) -> str:
-    extra = ctx.t("events.list.cancelled") if event.status == CANCELLED else ""
-    if event.series_id:
-        extra += ctx.t("events.list.series", series=event.series_id)
-    if posted:
-        extra += ctx.t("events.list.posted", count=posted)
+def _list_item(ctx: Ctx, event: CalendarEvent, posted: int) -> md.Markdown:
+    notes = [
+        ctx.t("events.list.cancelled") if event.status == CANCELLED else "",
+        ctx.t("events.list.series", series=event.series_id) if event.series_id else "",
+        ctx.t("events.list.posted", count=posted) if posted else "",
+    ]
+    extra = md.Markdown("".join(notes))
     return ctx.t("events.list.item", id=event.id, extra=extra, **_shown(ctx, event))
 
 
@@ -169,13 +152,7 @@ def _list_item(ctx: Ctx, event: CalendarEvent, posted: int) -> str:
     "webinar",
     sub=("cancel",),
     role=Role.COORDINATOR,
-    help={
-        "de": "sagt einen Termin ab (mit „serie“: auch alle späteren der Serie); "
-        "wo er angekündigt war, erscheint ein Hinweis",
-        "en": 'cancels an event (with "series": all later ones of its series too); '
-        "the rooms where it was announced are told",
-    },
-    args=(Arg("event_id", "ID", int_arg), Arg("scope", "serie", optional=True, label_en="series")),
+    args=(Arg("event_id", int_arg), Arg("scope", optional=True)),
 )
 async def cancel_event(ctx: Ctx, event_id: int, scope: str | None) -> None:
     event = await _editable(ctx, event_id)
@@ -205,15 +182,9 @@ async def _rest_of_series(ctx: Ctx, event: CalendarEvent, scope: str) -> list[Ca
     "webinar",
     sub=("edit",),
     role=Role.COORDINATOR,
-    help={
-        "de": "ändert ein Feld: title, date, time, link, minutes, description oder kind "
-        "(z. B. time=15:30); bei neuer Zeit bekommen die Räume einen Hinweis",
-        "en": "changes one field: title, date, time, link, minutes, description or kind "
-        "(e.g. time=15:30); a new time is announced to the rooms",
-    },
     args=(
-        Arg("event_id", "ID", int_arg),
-        Arg("change", "FELD=WERT", rest=True, label_en="FIELD=VALUE"),
+        Arg("event_id", int_arg),
+        Arg("change", rest=True),
     ),
 )
 async def edit_event(ctx: Ctx, event_id: int, change: str) -> None:
@@ -238,11 +209,7 @@ async def edit_event(ctx: Ctx, event_id: int, change: str) -> None:
 @router.command(
     "webinare",
     "webinars",
-    help={
-        "de": "die nächsten Webinare und Veranstaltungen, mit Link und Kalender",
-        "en": "the next webinars and events, with link and calendar",
-        "de-simple": "zeigt die nächsten Termine",
-    },
+    featured=True,
 )
 async def upcoming(ctx: Ctx) -> None:
     now = ctx.services.clock()
@@ -251,23 +218,13 @@ async def upcoming(ctx: Ctx) -> None:
     if not events:
         ctx.reply(ctx.t("events.upcoming.empty"))
         return
-    title = ctx.t("events.upcoming.title")
-    lines, html = [title], [f"<p>{escape(title)}</p><ul>"]
-    for event in events:
-        line, item = _upcoming_item(ctx, event)
-        lines.append(line)
-        html.append(item)
-    html.append("</ul>")
-    if url := calendar_url(ctx.settings):
-        calendar = ctx.t("events.upcoming.calendar", url=url)
-        lines.append(calendar)
-        html.append(f"<p>{escape(calendar)}</p>")
-    ctx.reply("\n".join(lines), "".join(html))
+    listed = md.items(_upcoming_item(ctx, event) for event in events)
+    url = calendar_url(ctx.settings)
+    calendar = ctx.t("events.upcoming.calendar", url=md.link(url)) if url else ""
+    ctx.reply(md.lines([ctx.t("events.upcoming.title"), listed, calendar]))
 
 
-def _upcoming_item(ctx: Ctx, event: CalendarEvent) -> tuple[str, str]:
-    """One event as a line of text and as an HTML list item."""
+def _upcoming_item(ctx: Ctx, event: CalendarEvent) -> md.Markdown:
     item = ctx.t("events.upcoming.item", **_shown(ctx, event))
-    link = ctx.t("events.upcoming.link", link=event.link) if event.link else ""
-    text = "• " + item + (f"\n  {link}" if link else "")
-    return text, f"<li>{escape(item)}" + (f"<br>{escape(link)}" if link else "") + "</li>"
+    link = ctx.t("events.upcoming.link", link=md.link(event.link)) if event.link else ""
+    return md.lines([item, link])

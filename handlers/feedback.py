@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from html import escape
 from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import render as md
 from bot.core.commands import Arg, Router, int_arg
 from bot.core.context import Role
 from bot.core.errors import UsageError, UserError
-from bot.core.i18n import local_day
+from bot.core.i18n import decimal, local_day, percent
 from bot.core.messages import Attachment, Reaction, Redaction, RoomId
 from bot.core.transport import Transport
 from bot.feedback.export import export_csv, export_rows
@@ -28,7 +28,6 @@ from bot.feedback.rules import (
     check_comment,
     check_open,
     claimed_time,
-    decimal,
     ended,
     keycap_stars,
     lone_stars,
@@ -44,7 +43,7 @@ from storage.pseudonyms import pseudonym
 
 log = logging.getLogger(__name__)
 
-router = Router()
+router = Router(topic="termine")
 
 REPORT_COMMENTS = 20
 OVERVIEW_EVENTS = 10
@@ -99,15 +98,9 @@ def _problem_text(
 
 @router.command(
     "feedback",
-    help={
-        "de": "bewertet eine Veranstaltung mit 1 (schlecht) bis 5 (sehr gut), gern mit "
-        "Kommentar – auch im Direktchat mit mir, wenn Sie nicht öffentlich bewerten möchten",
-        "en": "rates an event from 1 (poor) to 5 (very good), a comment is welcome – also in a "
-        "direct chat with me if you prefer not to rate in public",
-        "de-simple": "Punkte für eine Veranstaltung geben: 1 bis 5",
-    },
-    args=(Arg("text", "ID 1-5 [KOMMENTAR]", rest=True, label_en="ID 1-5 [COMMENT]"),),
+    args=(Arg("text", rest=True),),
     late=True,
+    featured=True,
 )
 async def rate(ctx: Ctx, text: str) -> None:
     try:
@@ -129,10 +122,8 @@ async def rate(ctx: Ctx, text: str) -> None:
     until = ctx.when(rating_period(occasion, ctx.settings)[1])
     key = "feedback.replaced" if replaced else "feedback.saved"
     values = {"id": occasion.id, "title": occasion.title, "stars": given.stars, "until": until}
-    lines = [ctx.t(key, **values)]
-    if given.comment:
-        lines.append(ctx.t("feedback.comment_saved"))
-    ctx.reply(" ".join(lines))
+    saved = ctx.t("feedback.comment_saved") if given.comment else ""
+    ctx.reply(md.Markdown(f"{ctx.t(key, **values)} {saved}".strip()))
 
 
 @router.on_reaction
@@ -201,14 +192,7 @@ async def _event(ctx: Ctx, event_id: int) -> CalendarEvent:
     "feedback",
     sub=("report",),
     role=Role.COORDINATOR,
-    help={
-        "de": "Auswertung einer Veranstaltung: Anzahl, Durchschnitt, Verteilung, Kommentare; "
-        "ohne ID: Überblick über die letzten Veranstaltungen",
-        "en": "results of one event: count, average, distribution, comments; "
-        "without ID: overview of the latest events",
-        "de-simple": "zeigt die Punkte für eine Veranstaltung",
-    },
-    args=(Arg("event_id", "ID", int_arg, optional=True),),
+    args=(Arg("event_id", int_arg, optional=True),),
     private=True,
 )
 async def report(ctx: Ctx, event_id: int | None) -> None:
@@ -218,46 +202,47 @@ async def report(ctx: Ctx, event_id: int | None) -> None:
     event = await _event(ctx, event_id)
     summary = summarize(await feedback_store.ratings_of(ctx.session, event.id))
     when = ctx.when(event.starts_at)
-    lines = [ctx.t("feedback.report.title", id=event.id, title=event.title, when=when)]
-    lines += _figure_lines(ctx, summary)
-    if summary.count and (rate_line := await _response_rate(ctx, event.id, summary.count)):
-        lines.append(rate_line)
-    lines += await _comment_lines(ctx, event.id)
-    ctx.reply("\n".join(lines))
+    title = md.bold(ctx.t("feedback.report.title", id=event.id, title=event.title, when=when))
+    rate = await _response_rate(ctx, event.id, summary.count) if summary.count else None
+    figures = md.lines([*_figure_lines(ctx, summary), rate or ""])
+    ctx.reply(md.blocks([md.lines([title, figures]), await _comments(ctx, event.id)]))
 
 
-def _figure_lines(ctx: Ctx, summary: Summary) -> list[str]:
+def _figure_lines(ctx: Ctx, summary: Summary) -> list[md.Markdown]:
     if summary.average is None:
         return [ctx.t("feedback.report.none")]
     average = decimal(summary.average, ctx.lang)
-    lines = [ctx.t("feedback.report.figures", count=summary.count, average=average)]
-    return lines + [
+    stars = md.items(
         ctx.t("feedback.report.star_line", stars=n, count=summary.per_star[n])
         for n in reversed(STARS)
-    ]
+    )
+    return [ctx.t("feedback.report.figures", count=summary.count, average=average), stars]
 
 
-async def _response_rate(ctx: Ctx, event_id: int, count: int) -> str | None:
+async def _response_rate(ctx: Ctx, event_id: int, count: int) -> md.Markdown | None:
     if not isinstance(ctx.transport, CountsMembers):
         return None
     rooms = await feedback_store.prompt_rooms(ctx.session, event_id)
     members = await ctx.transport.joined_members([RoomId(r) for r in rooms])
     if not members:
         return None
-    percent = decimal(100 * count / members, ctx.lang)
-    return ctx.t("feedback.report.response", count=count, members=members, percent=percent)
+    share = percent(count / members, ctx.lang)
+    return ctx.t("feedback.report.response", count=count, members=members, percent=share)
 
 
-async def _comment_lines(ctx: Ctx, event_id: int) -> list[str]:
+async def _comments(ctx: Ctx, event_id: int) -> md.Markdown:
     total = await feedback_store.comment_count(ctx.session, event_id)
     if not total:
-        return []
+        return md.Markdown("")
     latest = await feedback_store.latest_comments(ctx.session, event_id, REPORT_COMMENTS)
-    lines = [ctx.t("feedback.report.comments", count=total)]
-    lines += [f"• {' '.join(text.split())}" for text in latest]
-    if total > REPORT_COMMENTS:
-        lines.append(ctx.t("feedback.report.more_comments", count=total - REPORT_COMMENTS))
-    return lines
+    more = total - REPORT_COMMENTS
+    return md.lines(
+        [
+            ctx.t("feedback.report.comments", count=total),
+            md.items(" ".join(text.split()) for text in latest),
+            ctx.t("feedback.report.more_comments", count=more) if more > 0 else "",
+        ]
+    )
 
 
 async def _overview(ctx: Ctx) -> None:
@@ -273,19 +258,16 @@ async def _overview(ctx: Ctx) -> None:
         everything += stars
         items.append(_overview_item(ctx, event, summarize(stars)))
     title = ctx.t("feedback.overview.title", count=len(events))
-    lines = [title, *("• " + item for item in items)]
-    html = [f"<p>{escape(title)}</p><ul>", *(f"<li>{escape(i)}</li>" for i in items), "</ul>"]
     total = summarize(everything)
+    footer = md.Markdown("")
     if total.average is not None:
         average = decimal(total.average, ctx.lang)
         footer = ctx.t("feedback.overview.total", count=total.count, average=average)
-        lines.append(footer)
-        html.append(f"<p>{escape(footer)}</p>")
-    ctx.reply("\n".join(lines), "".join(html))
+    ctx.reply(md.lines([title, md.items(items), footer]))
 
 
-def _overview_item(ctx: Ctx, event: CalendarEvent, summary: Summary) -> str:
-    day = local_day(ctx.services.texts, ctx.lang, event.starts_at, ctx.settings.tz)
+def _overview_item(ctx: Ctx, event: CalendarEvent, summary: Summary) -> md.Markdown:
+    day = local_day(ctx.lang, event.starts_at, ctx.settings.tz)
     values = {"id": event.id, "title": event.title, "date": day, "count": summary.count}
     if summary.average is None:
         return ctx.t("feedback.overview.item_none", **values)
@@ -297,12 +279,7 @@ def _overview_item(ctx: Ctx, event: CalendarEvent, summary: Summary) -> str:
     "feedback",
     sub=("export",),
     role=Role.COORDINATOR,
-    help={
-        "de": "Bewertungen und Kommentare einer Veranstaltung als CSV-Datei (ohne Namen)",
-        "en": "ratings and comments of one event as a CSV file (without names)",
-        "de-simple": "Punkte und Texte für eine Veranstaltung als Datei",
-    },
-    args=(Arg("event_id", "ID", int_arg),),
+    args=(Arg("event_id", int_arg),),
     private=True,
 )
 async def export(ctx: Ctx, event_id: int) -> None:

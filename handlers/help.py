@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from html import escape
+from datetime import timedelta
 
+from bot.core import render as md
 from bot.core.commands import Arg, Router
-from bot.core.context import Role
+from bot.core.context import Described, Role
+from bot.core.errors import UserError
 from bot.services import Ctx
+from bot.text.analyzer import fold
 from config.settings import Lang
 from storage import members
 
-router = Router()
+router = Router(topic="daten")
 
 _LANGUAGES: dict[str, Lang] = {
     "de": "de",
@@ -34,40 +37,78 @@ def language_choice(text: str) -> Lang:
         raise ValueError(text) from None
 
 
-@router.command(
-    "hilfe",
-    "help",
-    help={
-        "de": "zeigt diese Übersicht",
-        "en": "shows this overview",
-        "de-simple": "zeigt diese Liste",
-    },
-)
-async def show_help(ctx: Ctx) -> None:
-    lines, html = [ctx.t("help.title")], [f"<p><b>{escape(ctx.t('help.title'))}</b></p><ul>"]
+TOPICS = ("fragen", "initiativen", "termine", "daten")  # the order !hilfe names them in
+EXAMPLE_AHEAD = timedelta(days=28)  # the date in an example that must lie in the future
+
+
+@router.command("hilfe", "help", args=(Arg("about", optional=True, rest=True),))
+async def show_help(ctx: Ctx, about: str | None) -> None:
+    """Short by default (fits a phone screen); a topic or a command shows more."""
+    if not about:
+        ctx.reply(_overview(ctx))
+        return
+    word = fold(about.removeprefix("!").split()[0])
+    topic = next((t for t in TOPICS if word in (t, fold(ctx.t(f"help.topic.{t}.name")))), None)
+    if topic is not None:
+        ctx.reply(_topic(ctx, topic))
+        return
+    family = [c for c in ctx.commands.family(word) if c.role <= ctx.role]
+    if not family:
+        raise UserError(ctx.t("help.unknown", name=about.split()[0], topics=_topic_names(ctx)))
+    ctx.reply(md.blocks(_details(ctx, cmd) for cmd in family))
+
+
+def _overview(ctx: Ctx) -> md.Markdown:
+    texts = ctx.services.texts
+    featured = sorted(
+        (c for c in ctx.commands.visible(ctx.role) if c.featured and c.topic in TOPICS),
+        key=lambda c: TOPICS.index(c.topic),
+    )
+    lines = [f"{c.usage(texts, ctx.lang)} – {c.describe(texts, ctx.lang)}" for c in featured]
+    more = ctx.t("help.more", topics=_topic_names(ctx))
+    hint = ctx.t("help.coordinator_hint") if ctx.role >= Role.COORDINATOR else ""
+    title = md.bold(ctx.t("help.title"))
+    footer = ctx.t("help.footer")
+    return md.blocks([title, md.items(md.Markdown(line) for line in lines), more, hint, footer])
+
+
+def _topic(ctx: Ctx, topic: str) -> md.Markdown:
+    texts = ctx.services.texts
+    parts = [md.bold(ctx.t(f"help.topic.{topic}"))]
     for role in (Role.MEMBER, Role.COORDINATOR):
-        commands = [c for c in ctx.commands.visible(ctx.role) if c.role == role]
-        if role == Role.COORDINATOR and commands:
-            lines += ["", ctx.t("help.coordinator_title")]
-            html.append(f"</ul><p><b>{escape(ctx.t('help.coordinator_title'))}</b></p><ul>")
-        for cmd in commands:
-            usage, about = cmd.usage(ctx.lang), cmd.describe(ctx.lang)
-            lines.append(f"{usage} – {about}")
-            html.append(f"<li><code>{escape(usage)}</code> – {escape(about)}</li>")
-    lines += ["", ctx.t("help.footer")]
-    html.append(f"</ul><p>{escape(ctx.t('help.footer'))}</p>")
-    ctx.reply("\n".join(lines), "".join(html))
+        commands = [
+            c for c in ctx.commands.visible(ctx.role) if c.topic == topic and c.role == role
+        ]
+        if commands and role == Role.COORDINATOR:
+            parts.append(md.bold(ctx.t("help.coordinator_title")))
+        lines = [f"{c.usage(texts, ctx.lang)} – {c.describe(texts, ctx.lang)}" for c in commands]
+        parts.append(md.items(md.Markdown(line) for line in lines))
+    parts.append(ctx.t("help.details"))
+    return md.blocks(parts)
+
+
+def _details(ctx: Ctx, command: Described) -> md.Markdown:
+    texts = ctx.services.texts
+    line = md.Markdown(f"{command.usage(texts, ctx.lang)} – {command.describe(texts, ctx.lang)}")
+    example = command.example(texts, ctx.lang)
+    if example is None:
+        return line
+    day = (ctx.services.clock() + EXAMPLE_AHEAD).astimezone(ctx.settings.tz)
+    shown = md.code(example.format(date=day.strftime("%d.%m.%Y")))
+    return md.lines([line, ctx.t("help.example", example=shown)])
+
+
+def _topic_names(ctx: Ctx) -> md.Markdown:
+    prefix = "!help" if ctx.lang == "en" else "!hilfe"
+    names = (f"{prefix} {ctx.t(f'help.topic.{t}.name')}" for t in TOPICS)
+    return md.Markdown(" · ".join(md.code(name) for name in names))
 
 
 @router.command(
     "sprache",
     "language",
-    help={
-        "de": "Antwortsprache: de, en oder einfach (Leichte Sprache)",
-        "en": "reply language: de, en or simple (Leichte Sprache)",
-        "de-simple": "Sprache ändern: de, en oder einfach",
-    },
-    args=(Arg("choice", "de|en|einfach", language_choice, optional=True, label_en="de|en|simple"),),
+    args=(Arg("choice", language_choice, optional=True),),
+    featured=True,
 )
 async def set_language(ctx: Ctx, choice: Lang | None) -> None:
     if choice is None:

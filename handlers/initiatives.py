@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from html import escape
 
+from bot.core import render as md
 from bot.core.commands import Arg, Router
 from bot.core.context import Role
 from bot.core.errors import UsageError, UserError
@@ -22,7 +22,7 @@ from storage import initiatives
 from storage.initiatives import InitiativeRow, by_name, to_row, upsert
 from storage.models import ContactHandover, Initiative
 
-router = Router()
+router = Router(topic="initiativen")
 
 
 @router.job("directory.watch", every=timedelta(seconds=WATCH_INTERVAL))
@@ -64,21 +64,14 @@ def profile_line(row: InitiativeRow, bundesland: str | None) -> str:
 
 
 def hit_lines(hits: list[Hit], lang: str) -> list[str]:
-    return [
-        f"{n}. {hit.name} ({hit.region}) – {hit.explain(lang) or '–'}"
-        for n, hit in enumerate(hits, 1)
-    ]
+    return [f"{hit.name} ({hit.region}) – {hit.explain(lang) or '–'}" for hit in hits]
 
 
 @router.command(
     "initiativen",
     "initiatives",
-    help={
-        "de": "listet Initiativen oder sucht nach Thema, Region oder Name",
-        "en": "lists initiatives or searches by topic, region or name",
-        "de-simple": "zeigt Initiativen. Suche nach Thema oder Ort",
-    },
-    args=(Arg("text", "TEXT", optional=True, rest=True),),
+    args=(Arg("text", optional=True, rest=True),),
+    featured=True,
 )
 async def search(ctx: Ctx, text: str | None) -> None:
     names = (await _matcher(ctx)).search(text or "", k=_MAX_LIST + 1)
@@ -88,49 +81,37 @@ async def search(ctx: Ctx, text: str | None) -> None:
     for name in names[:_MAX_LIST]:
         initiative = await by_name(ctx.session, name)
         if initiative is not None:
-            lines.append("• " + profile_line(to_row(initiative), initiative.bundesland))
+            lines.append(profile_line(to_row(initiative), initiative.bundesland))
     title = ctx.t("initiatives.found", count=len(lines)) if text else ctx.t("initiatives.all")
-    more = [ctx.t("initiatives.more")] if len(names) > _MAX_LIST else []
-    ctx.reply("\n".join([title, *lines, *more]))
+    more = ctx.t("initiatives.more") if len(names) > _MAX_LIST else ""
+    ctx.reply(md.lines([title, md.items(lines), more]))
 
 
 @router.command(
     "initiative",
-    help={
-        "de": "Profil einer Initiative",
-        "en": "one initiative's profile",
-        "de-simple": "zeigt eine Initiative",
-    },
-    args=(Arg("name", "NAME", rest=True),),
+    args=(Arg("name", rest=True),),
 )
 async def profile(ctx: Ctx, name: str) -> None:
     initiative = await _find(ctx, name)
     row = to_row(initiative)
+    region = row.region + (f" ({initiative.bundesland})" if initiative.bundesland else "")
+    contact = md.person(row.contact) if row.contact else ""
     lines = [
-        row.name,
-        f"{ctx.t('initiatives.region')}: {row.region}"
-        + (f" ({initiative.bundesland})" if initiative.bundesland else ""),
-        f"{ctx.t('initiatives.topics')}: {', '.join(row.topics)}",
+        md.bold(row.name),
+        md.Markdown(f"{ctx.t('initiatives.region')}: {md.escape(region)}"),
+        md.Markdown(f"{ctx.t('initiatives.topics')}: {md.escape(', '.join(row.topics))}"),
+        row.description,
+        md.Markdown(f"{ctx.t('initiatives.contact')}: {contact}") if contact else "",
+        md.link(row.website) if row.website else "",
     ]
-    if row.description:
-        lines.append(row.description)
-    if row.contact:
-        lines.append(f"{ctx.t('initiatives.contact')}: {row.contact}")
-    if row.website:
-        lines.append(row.website)
-    html = f"<b>{escape(lines[0])}</b><br>" + "<br>".join(escape(line) for line in lines[1:])
-    ctx.reply("\n".join(lines), html)
+    ctx.reply(md.lines(lines))
 
 
 @router.command(
     "passend",
     "match",
-    help={
-        "de": "die ähnlichsten Initiativen zu einer Initiative oder einem Thema, mit Begründung",
-        "en": "the most similar initiatives to an initiative or a topic, with the reason",
-        "de-simple": "findet Initiativen mit gleichen Themen",
-    },
-    args=(Arg("text", "NAME-ODER-THEMA", rest=True, label_en="NAME-OR-TOPIC"),),
+    args=(Arg("text", rest=True),),
+    featured=True,
 )
 async def match(ctx: Ctx, text: str) -> None:
     found, hits = (await _matcher(ctx)).match(text, k=5)
@@ -141,25 +122,14 @@ async def match(ctx: Ctx, text: str) -> None:
         if found
         else ctx.t("initiatives.fit_topic", topic=text)
     )
-    ctx.reply("\n".join([title, *hit_lines(hits, ctx.lang)]))
+    ctx.reply(md.lines([title, md.numbered(hit_lines(hits, ctx.lang))]))
 
 
 @router.command(
     "initiative",
     sub=("anlegen", "add"),
     role=Role.COORDINATOR,
-    help={
-        "de": "legt eine Initiative an (oder aktualisiert sie)",
-        "en": "adds an initiative (or updates it)",
-    },
-    args=(
-        Arg(
-            "spec",
-            "NAME | REGION | THEMA; THEMA | BESCHREIBUNG [| KONTAKT] [| WEBSEITE]",
-            rest=True,
-            label_en="NAME | REGION | TOPIC; TOPIC | DESCRIPTION [| CONTACT] [| WEBSITE]",
-        ),
-    ),
+    args=(Arg("spec", rest=True),),
 )
 async def add(ctx: Ctx, spec: str) -> None:
     row = new_row(spec)
@@ -179,8 +149,7 @@ async def add(ctx: Ctx, spec: str) -> None:
     "initiative",
     sub=("entfernen", "remove"),
     role=Role.COORDINATOR,
-    help={"de": "entfernt eine Initiative", "en": "removes an initiative"},
-    args=(Arg("name", "NAME", rest=True),),
+    args=(Arg("name", rest=True),),
 )
 async def remove(ctx: Ctx, name: str) -> None:
     initiative = await by_name(ctx.session, name)
@@ -193,12 +162,7 @@ async def remove(ctx: Ctx, name: str) -> None:
 @router.command(
     "initiative",
     sub=("bearbeiten", "edit"),
-    help={
-        "de": "ändert die eigene Initiative (als deren Kontakt), z. B. themen=H2; Fachkräfte",
-        "en": "edits your own initiative (as its contact), e.g. topics=H2; skilled workers",
-        "de-simple": "ändert Ihre Initiative",
-    },
-    args=(Arg("spec", "NAME | FELD=WERT", rest=True, label_en="NAME | FIELD=VALUE"),),
+    args=(Arg("spec", rest=True),),
 )
 async def edit(ctx: Ctx, spec: str) -> None:
     parsed = parse_edit(spec)
@@ -256,12 +220,7 @@ async def _pending(ctx: Ctx, name: str) -> tuple[Initiative, ContactHandover]:
 @router.command(
     "initiative",
     sub=("bestätigen", "confirm"),
-    help={
-        "de": "übernimmt den Kontakt einer Initiative, wenn man Sie darum gebeten hat",
-        "en": "takes over as an initiative's contact when you were asked to",
-        "de-simple": "Sie werden Kontakt für eine Initiative. Nur wenn man Sie gefragt hat.",
-    },
-    args=(Arg("name", "NAME", rest=True),),
+    args=(Arg("name", rest=True),),
 )
 async def confirm_handover(ctx: Ctx, name: str) -> None:
     initiative, pending = await _pending(ctx, name)
@@ -272,12 +231,7 @@ async def confirm_handover(ctx: Ctx, name: str) -> None:
 @router.command(
     "initiative",
     sub=("ablehnen", "decline"),
-    help={
-        "de": "lehnt ab, Kontakt einer Initiative zu werden",
-        "en": "declines to become an initiative's contact",
-        "de-simple": "Sie wollen nicht Kontakt für eine Initiative sein.",
-    },
-    args=(Arg("name", "NAME", rest=True),),
+    args=(Arg("name", rest=True),),
 )
 async def decline_handover(ctx: Ctx, name: str) -> None:
     initiative, pending = await _pending(ctx, name)
@@ -305,12 +259,7 @@ def on_off(text: str) -> bool:
 @router.command(
     "vorstellen",
     "intros",
-    help={
-        "de": "wöchentliche Vorstellung Ihrer Initiative an passende andere: an oder aus",
-        "en": "weekly introductions of your initiative to similar ones: on or off",
-        "de-simple": "Vorstellung an andere Initiativen: an oder aus",
-    },
-    args=(Arg("enabled", "an|aus", on_off, label_en="on|off"),),
+    args=(Arg("enabled", on_off),),
 )
 async def intros(ctx: Ctx, enabled: bool) -> None:
     names = await initiatives.set_intros(ctx.session, ctx.sender, enabled)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from html import escape
 
+from bot.core import render as md
 from bot.core.commands import Arg, Router, int_arg
 from bot.core.context import Role
 from bot.core.errors import UserError
@@ -19,34 +19,25 @@ from config.settings import Lang
 from storage import questions
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
-router = Router()
+router = Router(topic="fragen")
 
 OVERVIEW_ID = "angebote"
 _MAX_OPEN = 20  # open groups listed by !faq unbeantwortet, most asked first
 _PICK = re.compile(r"\s*#?([1-9])[.)]?\s*")  # "2", "#2", "2.": one of the offered entries
 
 
-def format_entry(entry: Entry, lang: Lang) -> tuple[str, str]:
-    """Bold title, short answer, link last: plain text and HTML."""
+def format_entry(entry: Entry, lang: Lang) -> md.Markdown:
+    """Bold title, short answer, link last."""
     title = entry.title.get(lang) or entry.title["de"]
     answer = entry.answer.get(lang) or entry.answer["de"]
-    text = f"{title}\n{answer}"
-    html = f"<b>{escape(title)}</b><br>{escape(answer).replace(chr(10), '<br>')}"
-    if entry.link:
-        text += f"\n{entry.link}"
-        html += f'<br><a href="{escape(entry.link)}">{escape(entry.link)}</a>'
-    return text, html
+    return md.lines([md.bold(title), answer, md.link(entry.link) if entry.link else ""])
 
 
 @router.command(
     "frage",
     "ask",
-    help={
-        "de": "beantwortet Fragen zu den Angeboten der Servicestelle",
-        "en": "answers questions about the service centre's offerings",
-        "de-simple": "beantwortet Fragen zur Service-stelle",
-    },
-    args=(Arg("question", "TEXT", rest=True),),
+    args=(Arg("question", rest=True),),
+    featured=True,
 )
 async def ask(ctx: Ctx, question: str) -> None:
     index: KnowledgeIndex = ctx.services.knowledge
@@ -54,7 +45,7 @@ async def ask(ctx: Ctx, question: str) -> None:
     number = _PICK.fullmatch(question)
     offered = talk.pick(room, ctx.sender, int(number[1]), now) if number else None
     if offered and (picked := index.get(offered)):
-        ctx.reply(*format_entry(picked, ctx.lang))
+        ctx.reply(format_entry(picked, ctx.lang))
         return
     if len(question) > MAX_QUESTION:
         raise UserError(ctx.t("offerings.too_long", length=len(question), limit=MAX_QUESTION))
@@ -94,24 +85,23 @@ def _answer(ctx: Ctx, match: Match, now: datetime) -> None:
     """The entry; what the question asked for that it does not hold, first; entries that came
     near, numbered, last."""
     assert match.entry is not None
-    text, html = format_entry(match.entry, ctx.lang)
+    text = format_entry(match.entry, ctx.lang)
     if match.missing:
-        missing = " ".join(ctx.t(f"offerings.missing.{kind}") for kind in match.missing)
+        missing = md.Markdown(" ".join(ctx.t(f"offerings.missing.{k}") for k in match.missing))
         first = ctx.t("offerings.unknown_detail", missing=missing)
         last = ctx.t("offerings.ask_coordinators", contact=_contact(ctx))
-        text, html = f"{first}\n{text}\n{last}", f"{escape(first)}<br>{html}<br>{escape(last)}"
+        text = md.lines([first, text, last])
     if match.alternatives:
         options = _offer(ctx, match.alternatives, now)
-        more = ctx.t("offerings.alternatives", options=options)
-        text, html = f"{text}\n\n{more}", f"{html}<br><br>{escape(more).replace(chr(10), '<br>')}"
-    ctx.reply(text, html)
+        text = md.blocks([text, ctx.t("offerings.alternatives", options=options)])
+    ctx.reply(text)
 
 
-def _offer(ctx: Ctx, entries: tuple[Entry, ...], now: datetime) -> str:
+def _offer(ctx: Ctx, entries: tuple[Entry, ...], now: datetime) -> md.Markdown:
     """Numbered titles; the member picks one with its number (kept for a while)."""
     ctx.services.conversations.offer(ctx.msg.room_id, ctx.sender, tuple(e.id for e in entries), now)
     titles = [e.title.get(ctx.lang) or e.title["de"] for e in entries]
-    return "\n".join(f"{number}. {title}" for number, title in enumerate(titles, 1))
+    return md.numbered(titles)
 
 
 def _contact(ctx: Ctx) -> str:
@@ -130,29 +120,18 @@ def _not_answered(ctx: Ctx, suggestions: tuple[Entry, ...], now: datetime) -> No
 @router.command(
     "angebote",
     "offerings",
-    help={
-        "de": "Überblick über die Angebote",
-        "en": "overview of the offerings",
-        "de-simple": "zeigt die Angebote",
-    },
 )
 async def offerings(ctx: Ctx) -> None:
     index: KnowledgeIndex = ctx.services.knowledge
     overview = index.get(OVERVIEW_ID)
-    text, html = format_entry(overview, ctx.lang) if overview else ("", "")
-    more = ctx.t("offerings.examples")
-    ctx.reply(f"{text}\n\n{more}".strip(), f"{html}<br><br>{escape(more)}")
+    text = format_entry(overview, ctx.lang) if overview else md.Markdown("")
+    ctx.reply(md.blocks([text, ctx.t("offerings.examples")]))
 
 
 @router.command(
     "faq",
     sub=("unbeantwortet", "unanswered"),
     role=Role.COORDINATOR,
-    help={
-        "de": "Fragen, die ich nicht beantworten konnte (mit Nummer und Anzahl)",
-        "en": "questions I could not answer (numbered, with counts)",
-        "de-simple": "Fragen ohne Antwort (mit Nummer und Anzahl)",
-    },
     private=True,
 )
 async def unanswered(ctx: Ctx) -> None:
@@ -160,24 +139,16 @@ async def unanswered(ctx: Ctx) -> None:
     if not groups:
         ctx.reply(ctx.t("faq.none"))
         return
-    lines = [ctx.t("faq.title")]
-    lines += [f"#{group.id} ({group.count}×) {group.text}" for group in groups]
-    if total > len(groups):
-        lines.append(ctx.t("faq.more", count=total - len(groups)))
-    lines.append(ctx.t("faq.hint"))
-    ctx.reply("\n".join(lines))
+    listed = md.items(f"#{group.id} ({group.count}×) {group.text}" for group in groups)
+    more = ctx.t("faq.more", count=total - len(groups)) if total > len(groups) else ""
+    ctx.reply(md.blocks([md.lines([ctx.t("faq.title"), listed]), more, ctx.t("faq.hint")]))
 
 
 @router.command(
     "faq",
     sub=("antwort", "answer"),
     role=Role.COORDINATOR,
-    help={
-        "de": "macht aus offener Frage N einen Wissenseintrag",
-        "en": "turns open question N into a knowledge entry",
-        "de-simple": "macht aus Frage N einen Eintrag mit Antwort",
-    },
-    args=(Arg("number", "N", int_arg), Arg("text", "TEXT", rest=True)),
+    args=(Arg("number", int_arg), Arg("text", rest=True)),
 )
 async def answer(ctx: Ctx, number: int, text: str) -> None:
     group = await questions.get_open(ctx.session, number)
@@ -192,12 +163,7 @@ async def answer(ctx: Ctx, number: int, text: str) -> None:
     "faq",
     sub=("schließen", "close"),
     role=Role.COORDINATOR,
-    help={
-        "de": "schließt offene Frage N ohne Antwort",
-        "en": "closes open question N without an answer",
-        "de-simple": "schließt Frage N ohne Antwort",
-    },
-    args=(Arg("number", "N", int_arg),),
+    args=(Arg("number", int_arg),),
 )
 async def close(ctx: Ctx, number: int) -> None:
     group = await questions.get_open(ctx.session, number)

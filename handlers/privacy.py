@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from bot.core import render as md
 from bot.core.commands import Arg, Router
 from bot.core.errors import UsageError
 from bot.core.i18n import local_day
@@ -19,7 +20,7 @@ from storage.privacy import Stored, stored_about
 from storage.pseudonyms import pseudonym
 
 log = logging.getLogger(__name__)
-router = Router()
+router = Router(topic="daten")
 
 CONFIRM_MINUTES = 5
 LISTED = 10  # created records named one by one; the rest are counted
@@ -35,10 +36,10 @@ async def purge_requests(services: Services, _: Transport) -> None:
         log.info("retention: deleted %d unconfirmed deletion request(s)", removed)
 
 
-def _with_kept_notes(ctx: Ctx, text: str, stored: Stored) -> str:
+def _with_kept_notes(ctx: Ctx, text: md.Markdown, stored: Stored) -> md.Markdown:
     """`text`, plus what is not erased: directory entries naming the member and the public
     records they created as a coordinator."""
-    lines = [text]
+    lines: list[md.Markdown] = [text]
     if stored.contact_of:
         lines.append(ctx.t("privacy.contact_kept", names=", ".join(stored.contact_of)))
     if stored.events_created or stored.entries_created:
@@ -49,21 +50,21 @@ def _with_kept_notes(ctx: Ctx, text: str, stored: Stored) -> str:
                 entries=len(stored.entries_created),
             )
         )
-    return "\n".join(lines)
+    return md.lines(lines)
 
 
 def _day(ctx: Ctx, when: datetime) -> str:
-    return local_day(ctx.services.texts, ctx.lang, when, ctx.settings.tz)
+    return local_day(ctx.lang, when, ctx.settings.tz)
 
 
-def _some(ctx: Ctx, items: list[str]) -> str:
+def _some(ctx: Ctx, items: list[md.Markdown]) -> md.Markdown:
     """The first LISTED items, and how many more there are."""
     shown = ", ".join(items[:LISTED])
     rest = len(items) - LISTED
-    return shown + (" " + ctx.t("privacy.more", count=rest) if rest > 0 else "")
+    return md.Markdown(shown + (" " + ctx.t("privacy.more", count=rest) if rest > 0 else ""))
 
 
-def _describe(ctx: Ctx, stored: Stored) -> list[str]:
+def _describe(ctx: Ctx, stored: Stored) -> list[md.Markdown]:
     lines = []
     if stored.language:
         lines.append(ctx.t("privacy.language", language=stored.language))
@@ -79,7 +80,7 @@ def _describe(ctx: Ctx, stored: Stored) -> list[str]:
     return lines + _describe_records(ctx, stored)
 
 
-def _describe_records(ctx: Ctx, stored: Stored) -> list[str]:
+def _describe_records(ctx: Ctx, stored: Stored) -> list[md.Markdown]:
     """The directory entries and hand-overs naming the member, and what they created."""
     lines = []
     if stored.contact_of:
@@ -104,11 +105,6 @@ def _describe_records(ctx: Ctx, stored: Stored) -> list[str]:
 @router.command(
     "meine-daten",
     "my-data",
-    help={
-        "de": "zeigt, was ich über Sie gespeichert habe (im Direktchat)",
-        "en": "shows what I have stored about you (in a direct chat)",
-        "de-simple": "zeigt: Das weiß der Bot über Sie",
-    },
     private=True,
 )
 async def my_data(ctx: Ctx) -> None:
@@ -116,20 +112,14 @@ async def my_data(ctx: Ctx) -> None:
     if stored.empty:
         ctx.reply(ctx.t("privacy.nothing"))
         return
-    lines = [ctx.t("privacy.title"), *("• " + line for line in _describe(ctx, stored))]
-    lines.append(ctx.t("privacy.footer"))
-    ctx.reply("\n".join(lines))
+    listed = md.items(_describe(ctx, stored))
+    ctx.reply(md.lines([ctx.t("privacy.title"), listed, ctx.t("privacy.footer")]))
 
 
 @router.command(
     "daten-loeschen",
     "forget-me",
-    help={
-        "de": "löscht, was ich über Sie gespeichert habe (mit Bestätigung, im Direktchat)",
-        "en": "deletes what I have stored about you (asks for confirmation, in a direct chat)",
-        "de-simple": "löscht Ihre Daten beim Bot",
-    },
-    args=(Arg("confirm", "bestätigen", optional=True, label_en="confirm"),),
+    args=(Arg("confirm", optional=True),),
     private=True,
 )
 async def forget_me(ctx: Ctx, confirm: str | None) -> None:

@@ -1,5 +1,6 @@
-"""What a capability declares on its router: commands (help and usage come from these
-declarations), hooks on reactions, redactions and replies, periodic jobs and HTTP routes."""
+"""What a capability declares on its router: commands (their help texts, argument labels and
+examples are in the catalogue under `cmd.<name>[.<sub>]`), hooks on reactions, redactions and
+replies, periodic jobs and HTTP routes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Context, Role
 from bot.core.errors import UsageError
+from bot.core.i18n import Texts
 from bot.core.messages import Reaction, Redaction
+from bot.core.render import Markdown, code
 from bot.core.transport import Transport
 from bot.text.analyzer import fold
 from config.settings import Lang, Settings
@@ -31,45 +34,54 @@ RouteHandler = Callable[[Any, web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class Arg:
-    """One typed argument. `rest` takes the remainder of the line."""
+    """One typed argument (its label is part of the catalogue's `cmd.….args`). `rest` takes
+    the remainder of the line."""
 
     name: str
-    label: str
     convert: Callable[[str], Any] = str
     optional: bool = False
     rest: bool = False
-    label_en: str | None = None  # the label in English usage lines, when it differs
-
-    def usage(self, lang: Lang) -> str:
-        label = self.label_en if lang == "en" and self.label_en else self.label
-        return f"[{label}]" if self.optional else label
 
 
 @dataclass(frozen=True)
 class Command:
     names: tuple[str, ...]  # German name first, English alias second
-    help: dict[str, str]
     handler: Handler
     args: tuple[Arg, ...] = ()
     role: Role = Role.MEMBER
     sub: tuple[str, ...] = ()  # sub-command names, e.g. ("add",) for "!webinar add"
     late: bool = False  # still acted on (silently) when seen late after downtime
     private: bool = False  # answered in the sender's direct chat, with a short note in a group
+    topic: str = ""  # the help topic: the router's
+    featured: bool = False  # shown in the short !hilfe
 
     @property
     def name(self) -> str:
         return self.names[0]
 
-    def usage(self, lang: Lang) -> str:
-        name = self.names[1] if lang == "en" and len(self.names) > 1 else self.names[0]
-        sub = (
-            self.sub[1] if lang == "en" and len(self.sub) > 1 else (self.sub[0] if self.sub else "")
-        )
-        parts = [f"!{name}", sub, *(arg.usage(lang) for arg in self.args)]
-        return " ".join(p for p in parts if p)
+    @property
+    def key(self) -> str:
+        """The catalogue key of its texts: `cmd.webinar.add` (`.args`, `.example` below it)."""
+        return "cmd." + fold(self.names[0]) + ("." + fold(self.sub[0]) if self.sub else "")
 
-    def describe(self, lang: Lang) -> str:
-        return self.help.get(lang) or self.help["de"]
+    def invocation(self, lang: Lang) -> str:
+        """`!webinar add`, `!question`: how it is called in the language."""
+        english = lang == "en"
+        name = self.names[1] if english and len(self.names) > 1 else self.names[0]
+        sub = self.sub[1] if english and len(self.sub) > 1 else (self.sub[0] if self.sub else "")
+        return f"!{name} {sub}".strip()
+
+    def usage(self, texts: Texts, lang: Lang) -> Markdown:
+        """The call with its arguments, to be typed: `!feedback ID 1-5 [KOMMENTAR]`."""
+        labels = texts.template(self.key + ".args", lang) if self.args else None
+        return code(f"{self.invocation(lang)} {labels or ''}".strip())
+
+    def describe(self, texts: Texts, lang: Lang) -> Markdown:
+        return texts.get(self.key, lang)
+
+    def example(self, texts: Texts, lang: Lang) -> str | None:
+        """A call that works when copied (None for a command without arguments)."""
+        return texts.template(self.key + ".example", lang)
 
     def parse(self, text: str) -> dict[str, Any]:
         """Split `text` into this command's arguments; UsageError when it does not fit."""
@@ -114,8 +126,10 @@ class Route:
 
 @dataclass
 class Router:
-    """What one capability (one handlers/ module) declares."""
+    """What one capability (one handlers/ module) declares; `topic` groups its commands in
+    the help (`!hilfe termine`)."""
 
+    topic: str = ""
     commands: list[Command] = field(default_factory=list)
     reaction_hooks: list[ReactionHook] = field(default_factory=list)
     redaction_hooks: list[RedactionHook] = field(default_factory=list)
@@ -160,16 +174,17 @@ class Router:
     def command(
         self,
         *names: str,
-        help: dict[str, str],
         args: tuple[Arg, ...] = (),
         role: Role = Role.MEMBER,
         sub: tuple[str, ...] = (),
         late: bool = False,
         private: bool = False,
+        featured: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             _check_arguments(handler, args)
-            self.commands.append(Command(names, help, handler, args, role, sub, late, private))
+            command = Command(names, handler, args, role, sub, late, private, self.topic, featured)
+            self.commands.append(command)
             return handler
 
         return register

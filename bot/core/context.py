@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -10,8 +10,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.i18n import local_when
+from bot.core.i18n import Texts, local_when
 from bot.core.messages import Attachment, Incoming, Reply, UserId
+from bot.core.render import Markdown
 from bot.core.services import Core
 from bot.core.transport import Transport
 from config.settings import Lang, Settings, as_lang
@@ -33,15 +34,25 @@ class Described(Protocol):
     @property
     def role(self) -> Role: ...
 
-    def usage(self, lang: Lang) -> str: ...
+    @property
+    def topic(self) -> str: ...
 
-    def describe(self, lang: Lang) -> str: ...
+    @property
+    def featured(self) -> bool: ...
+
+    def usage(self, texts: Texts, lang: Lang) -> Markdown: ...
+
+    def describe(self, texts: Texts, lang: Lang) -> Markdown: ...
+
+    def example(self, texts: Texts, lang: Lang) -> str | None: ...
 
 
 class Catalog(Protocol):
     """The commands a user may see (bot/core/commands.py's CommandTable)."""
 
     def visible(self, role: Role) -> Iterable[Described]: ...
+
+    def family(self, name: str) -> Sequence[Described]: ...
 
 
 @dataclass
@@ -67,7 +78,7 @@ class Context(Generic[S]):
     def settings(self) -> Settings:
         return self.services.settings
 
-    def t(self, key: str, **values: Any) -> str:
+    def t(self, key: str, **values: Any) -> Markdown:
         return self.services.texts.get(key, self.lang, **values)
 
     async def language_of(self, user: UserId) -> Lang:
@@ -76,17 +87,16 @@ class Context(Generic[S]):
 
     def when(self, moment: datetime) -> str:
         """A moment in the bot's time zone, as this user reads it."""
-        return local_when(self.services.texts, self.lang, moment, self.settings.tz)
+        return local_when(self.lang, moment, self.settings.tz)
 
     def reply(
         self,
-        text: str,
-        html: str | None = None,
+        text: Markdown,
         attachment: Attachment | None = None,
         mentions: tuple[UserId, ...] = (),
     ) -> None:
-        self.replies.append(Reply(text, html, attachment, mentions))
+        self.replies.append(Reply(text, attachment, mentions))
 
-    def tell(self, user: UserId, text: str) -> None:
+    def tell(self, user: UserId, text: Markdown) -> None:
         """A direct message to `user`, sent once the handler's changes are stored."""
         self.notices.append((user, Reply(text)))

@@ -12,6 +12,7 @@ from typing import Any, Generic
 from rapidfuzz import fuzz, process
 from sqlalchemy.exc import IntegrityError
 
+from bot.core import render as md
 from bot.core.commands import Command, CommandTable
 from bot.core.context import Context, Role, S
 from bot.core.errors import UsageError, UserError
@@ -184,7 +185,7 @@ class Dispatcher(Generic[S]):
         if resolved is None:
             family = self.table.family(name)
             if family:  # a known command without a fitting sub-command: show them all
-                usages = "\n".join(c.usage(lang) for c in family)
+                usages = md.lines(c.usage(self.services.texts, lang) for c in family)
                 return Outcome([self._text("error.usage", lang, usage=usages)])
             unknown = self._unknown(name, lang, suggest_only=not msg.direct)
             return Outcome([unknown] if unknown else [])
@@ -216,10 +217,10 @@ class Dispatcher(Generic[S]):
             await self._after_commit(ctx)
             return Outcome(ctx.replies, record, command.private, ctx.notices, ctx.lang)
         except UserError as exc:
-            return Outcome([Reply(exc.text)], private=command.private, lang=lang)
+            return Outcome([Reply(md.escape(exc.text))], private=command.private, lang=lang)
         except UsageError as exc:
-            usage = self._text("error.usage", lang, usage=command.usage(lang)).text
-            reply = Reply(f"{exc.detail}\n{usage}" if exc.detail else usage)
+            usage = self._text("error.usage", lang, usage=command.usage(self.services.texts, lang))
+            reply = Reply(md.lines([exc.detail, usage.markdown]) if exc.detail else usage.markdown)
         except Exception as exc:
             if is_transient(exc):
                 raise  # handle() tries the whole event again
@@ -304,7 +305,7 @@ class Dispatcher(Generic[S]):
             await self._after_commit(ctx)
             return Outcome(ctx.replies, record, notices=ctx.notices, lang=ctx.lang)
         except UserError as exc:
-            return Outcome([Reply(exc.text)], lang=lang)
+            return Outcome([Reply(md.escape(exc.text))], lang=lang)
         except Exception as exc:
             if is_transient(exc):
                 raise

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import NewType
+
+from bot.core.render import Markdown, Rendered, escape, render
 
 UserId = NewType("UserId", str)
 RoomId = NewType("RoomId", str)
@@ -58,7 +61,25 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Reply:
-    text: str
-    html: str | None = None
+    """One message: written once in Markdown, rendered to `text` (the body) and `html`."""
+
+    markdown: Markdown
     attachment: Attachment | None = None
     mentions: tuple[UserId, ...] = field(default=())
+
+    @classmethod
+    def plain(cls, text: str) -> Reply:
+        """A reply showing `text` exactly as written."""
+        return cls(escape(text))
+
+    @cached_property
+    def _rendered(self) -> Rendered:
+        return render(self.markdown)
+
+    @property
+    def text(self) -> str:
+        return self._rendered.text
+
+    @property
+    def html(self) -> str:
+        return self._rendered.html

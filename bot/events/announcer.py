@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core import render as md
 from bot.core.i18n import lead_text, local_when
 from bot.core.messages import Attachment, Reply, RoomId
 from bot.core.services import Core
@@ -165,12 +166,12 @@ class Announcer:
             "id": event.id,
             "kind": texts.get(f"events.kind.{event.kind}", lang),
             "title": event.title,
-            "when": local_when(texts, lang, event.starts_at, settings.tz),
-            "lead": lead_text(texts, lang, event.starts_at - self.core.clock()),
+            "when": local_when(lang, event.starts_at, settings.tz),
+            "lead": lead_text(texts, lang, event.starts_at, self.core.clock(), settings.tz),
         }
         lines = [texts.get(f"events.post.{row.kind}", lang, **values)]
         if event.link and row.kind in ANNOUNCING:
-            lines.append(texts.get("events.post.link", lang, link=event.link))
+            lines.append(texts.get("events.post.link", lang, link=md.link(event.link)))
         attachment = None
         if row.with_ics:
             lines.append(texts.get("events.post.calendar", lang))
@@ -179,7 +180,7 @@ class Announcer:
                 "text/calendar",
                 calendar_ics([event], settings.server_name, self.core.clock()),
             )
-        return Reply("\n".join(lines), attachment=attachment)
+        return Reply(md.lines(lines), attachment=attachment)
 
 
 def job_id(event_id: int) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.events.ical import event_end
-from config.settings import Lang, Settings
+from config.settings import Settings
 from storage.events import CANCELLED
 from storage.models import CalendarEvent
 
@@ -118,9 +118,3 @@ def summarize(stars: list[int]) -> Summary:
     counts = Counter(stars)
     average = sum(stars) / len(stars) if stars else None
     return Summary(len(stars), average, {n: counts.get(n, 0) for n in STARS})
-
-
-def decimal(value: float, lang: Lang) -> str:
-    """One decimal: `4,3` in German, `4.3` in English."""
-    text = f"{value:.1f}"
-    return text if lang == "en" else text.replace(".", ",")

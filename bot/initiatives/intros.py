@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from html import escape
 
+from bot.core import render as md
 from bot.core.messages import Reply, UserId
 from bot.core.services import Core
 from bot.core.transport import Transport
@@ -85,13 +85,11 @@ def _compose(core: Core, pair: Pair) -> Reply:
     values = {
         "first": pair.first.name,
         "first_region": pair.first.region,
-        "first_contact": pair.first.contact,
+        "first_contact": md.person(pair.first.contact or ""),
         "second": pair.second.name,
         "second_region": pair.second.region,
-        "second_contact": pair.second.contact,
+        "second_contact": md.person(pair.second.contact or ""),
         "why": pair.hit.explain(lang),
     }
-    text = core.texts.get("intros.post", lang, **values)
-    html = core.texts.get("intros.post", lang, **{k: escape(str(v)) for k, v in values.items()})
     mentions = tuple(UserId(c) for c in (pair.first.contact, pair.second.contact) if c)
-    return Reply(text, html.replace("\n", "<br>"), mentions=mentions)
+    return Reply(core.texts.get("intros.post", lang, **values), mentions=mentions)

@@ -95,10 +95,10 @@ async def posts(services: Services) -> list[EventPost]:
 
 async def test_coordinator_adds_and_lists_an_event(dispatcher: Dispatcher) -> None:
     text = await say(dispatcher, "/webinar add 03.12.2026 14:00 | Wasserstoff | https://ex.org/w")
-    assert "ID 1" in text and "Do, 03.12.2026, 14:00 Uhr" in text and "60 Minuten" in text
+    assert "ID 1" in text and "Do., 03.12.2026, 14:00 Uhr" in text and "60 Minuten" in text
     assert "Erinnerungen" not in text  # no announcement rooms: nobody would be reminded
     listing = await say(dispatcher, "!webinar list")
-    assert "ID 1 · Webinar „Wasserstoff“ · Do, 03.12.2026, 14:00 Uhr · 60 Min." in listing
+    assert "ID 1 · Webinar „Wasserstoff“ · Do., 03.12.2026, 14:00 Uhr · 60 Min." in listing
 
 
 async def test_reminders_are_promised_only_with_announcement_rooms(
@@ -151,7 +151,7 @@ async def test_series_is_stored_as_single_occurrences(
     assert "3 Termine" in text and "ID 1 bis ID 3" in text
     members = await say(dispatcher, "!webinare", user=MEMBER)
     assert members.count("Reihe") == 3
-    assert "Do, 17.12.2026, 14:00 Uhr" in members
+    assert "Do., 17.12.2026, 14:00 Uhr" in members
     cancelled = await say(dispatcher, "/webinar cancel 2 serie")
     assert "2 Termine der Serie" in cancelled
     assert (await say(dispatcher, "!webinare", user=MEMBER)).count("Reihe") == 1
@@ -166,7 +166,7 @@ async def test_members_see_upcoming_events_with_link_and_calendar(
     text = await say(dispatcher, "!webinars", user=MEMBER)
     assert text.splitlines()[:2] == [
         "Upcoming events:",
-        '• Meeting "Netzwerktreffen" – Tue 2026-12-01, 09:30 (60 minutes)',
+        '• Meeting "Netzwerktreffen" – Tue 1 Dec 2026, 09:30 (60 minutes)',
     ]
     assert "Join: https://ex.org/w" in text
     assert "http://127.0.0.1:8099/webinars.ics" in text
@@ -208,7 +208,7 @@ async def test_edit_changes_fields_and_refuses_bad_values(
     renamed = await say(dispatcher, "/webinar edit 1 titel=Neu und besser")
     assert renamed.startswith("Geändert: ID 1 „Neu und besser“ – Titel: Neu und besser.")
     moved = await say(dispatcher, "/webinar edit 1 time=15:30")
-    assert "– Beginn: Do, 03.12.2026, 15:30 Uhr." in moved
+    assert "– Beginn: Do., 03.12.2026, 15:30 Uhr." in moved
     assert "kenne ich nicht als Art" in await say(dispatcher, "/webinar edit 1 kind=Party")
     assert "in der Vergangenheit" in await say(dispatcher, "/webinar edit 1 date=01.01.2020")
     assert "Felder: title" in await say(dispatcher, "/webinar edit 1 farbe=blau")
@@ -373,12 +373,12 @@ async def test_cancel_and_move_tell_only_the_rooms_that_saw_the_event(
     assert "angekündigt war" not in await say(dispatcher, "/webinar cancel 2")
     await announcer.rebuild(homeserver)
     assert homeserver.texts(ROOMS[0])[1] == (
-        "Neuer Termin: Webinar „Eins“ findet jetzt am Fr, 27.11.2026, 16:00 Uhr statt."
+        "Neuer Termin: Webinar „Eins“ findet jetzt am Fr., 27.11.2026, 16:00 Uhr statt."
     )
     await say(dispatcher, "/webinar cancel 1")
     await announcer.rebuild(homeserver)
     assert homeserver.texts(ROOMS[0])[2:] == [
-        "Abgesagt: Webinar „Eins“ am Fr, 27.11.2026, 16:00 Uhr findet nicht statt."
+        "Abgesagt: Webinar „Eins“ am Fr., 27.11.2026, 16:00 Uhr findet nicht statt."
     ]
     assert homeserver.texts(ROOMS[1]) == []  # it was never announced there
     clock.now = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)

@@ -16,10 +16,10 @@ from bot.app import build_dispatcher
 from bot.cli import main
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Reaction, Redaction, Reply, RoomId, UserId
+from bot.core.i18n import decimal
 from bot.feedback.export import ExportRow, export_csv, export_rows, feedback_csv
 from bot.feedback.rules import (
     FeedbackProblem,
-    decimal,
     keycap_stars,
     lone_stars,
     parse_feedback,
@@ -41,7 +41,7 @@ PROMPT = EventId("$prompt-1")
 OTHER = UserId("@other:localhost")
 THIRD = UserId("@third:localhost")
 BOT = UserId("@bot:localhost")
-DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")  # German, English
+DATE_FORMATS = ("%d.%m.%Y", "%-d %b %Y")  # German, English (as Babel writes them)
 
 
 async def add_event(
@@ -400,7 +400,7 @@ async def test_report_shows_the_response_rate_when_known(
     event = await rated(dispatcher, services)
     chat.transport = RecordingTransport(members=12)
     [report] = await chat(f"/feedback report {event}", user=COORDINATOR)
-    assert "Rücklauf: 3 von 12 Mitgliedern der Ankündigungsräume (25,0 %)" in report
+    assert "Rücklauf: 3 von 12 Mitgliedern der Ankündigungsräume (25\xa0%)" in report
 
 
 async def test_a_report_asked_in_the_announcement_room_goes_to_a_direct_chat(

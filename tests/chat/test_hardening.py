@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.adapters.matrix.incoming import addressed_text
 from bot.adapters.matrix.send import CONTENT_BUDGET, encoded_size, message_contents
+from bot.core import render as md
 from bot.core.dispatcher import MAX_MESSAGE, Dispatcher
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
 from bot.initiatives.csv_io import write_initiatives_csv
@@ -56,7 +57,7 @@ def test_the_bots_name_in_front_addresses_it() -> None:
 
 def test_a_long_reply_is_split_into_events_within_the_limit() -> None:
     lines = [f"{n}. Überschrift mit Umlauten äöü und <Zeichen> & mehr" for n in range(4_000)]
-    reply = Reply("\n".join(lines), mentions=(UserId("@named:localhost"),))
+    reply = Reply(md.escape("\n".join(lines)), mentions=(UserId("@named:localhost"),))
     parts = message_contents(reply, ASKER)
     assert len(parts) > 1
     assert all(encoded_size(part) <= CONTENT_BUDGET for part in parts)
@@ -67,15 +68,15 @@ def test_a_long_reply_is_split_into_events_within_the_limit() -> None:
 
 
 def test_one_endless_line_is_cut_too() -> None:
-    reply = Reply("ä" * 100_000)
+    reply = Reply.plain("ä" * 100_000)
     parts = message_contents(reply, None)
     assert all(encoded_size(part) <= CONTENT_BUDGET for part in parts)
     assert "".join(part["body"] for part in parts) == reply.text
 
 
 def test_a_short_reply_keeps_its_html() -> None:
-    [content] = message_contents(Reply("Titel", "<b>Titel</b>"), ASKER)
-    assert content["formatted_body"] == "<b>Titel</b>"
+    [content] = message_contents(Reply(md.bold("Titel <1>")), ASKER)
+    assert content["formatted_body"] == "<strong>Titel &lt;1&gt;</strong>"
 
 
 async def test_a_refused_reply_is_followed_by_a_short_notice(dispatcher: Dispatcher) -> None:

@@ -48,7 +48,7 @@ async def test_coordinator_answers_open_question_and_it_is_used_at_once(chat, se
     await chat("!frage Gibt es einen Newsletter?", user=OTHER)  # one member is counted once
     [listing] = await chat("!faq unbeantwortet", user=COORDINATOR)
     line = next(line for line in listing.splitlines() if "Newsletter" in line)
-    number = line.split()[0].lstrip("#")
+    number = line.removeprefix("• ").split()[0].lstrip("#")
     assert "(2×)" in line
     [saved] = await chat(f"!faq antwort {number} Ja, monatlich per E-Mail.", user=COORDINATOR)
     assert "beantwortet" in saved
@@ -65,7 +65,7 @@ async def test_faq_answer_survives_restart(chat, settings) -> None:
 
     await chat("!frage Wo parke ich beim Netzwerktreffen?")
     [listing] = await chat("!faq unanswered", user=COORDINATOR)
-    number = listing.splitlines()[1].split()[0].lstrip("#")
+    number = listing.splitlines()[1].removeprefix("• ").split()[0].lstrip("#")
     await chat(f"!faq answer {number} Parkplätze gibt es am Bahnhof.", user=COORDINATOR)
     fresh = await build_services(settings)
     try:

@@ -97,7 +97,7 @@ async def test_my_data_dates_follow_the_language(chat: Conversation, services: S
     assert f"4 von 5 ({today:%d.%m.%Y})" in german
     await chat("!language en")
     [english] = await chat("!my-data")
-    assert f"4 out of 5 ({today:%Y-%m-%d})" in english
+    assert f"4 out of 5 ({today.day} {today:%b %Y})" in english
 
 
 NOTE = "Ich habe Ihnen die Antwort per Direktnachricht geschickt."

@@ -63,6 +63,7 @@ def listed(listing: str) -> dict[int, tuple[int, str]]:
     """`!faq unbeantwortet` as number -> (count, text)."""
     found = {}
     for line in listing.splitlines():
+        line = line.removeprefix("• ")
         if line.startswith("#"):
             number, count, text = line.split(" ", 2)
             found[int(number[1:])] = (int(count.strip("()×")), text)

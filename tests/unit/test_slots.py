@@ -24,6 +24,7 @@ from bot.events.slots import (
     txn_id,
 )
 from config import CONFIG_DIR
+from config.settings import Lang
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -322,9 +323,19 @@ def test_txn_ids_are_stable_per_event_slot_and_room() -> None:
 def test_times_read_in_each_language() -> None:
     texts, _ = load_texts(CONFIG_DIR / "texts.yaml")
     when = utc(2026, 12, 3, 13, 0, 30)
-    assert local_when(texts, "de", when, BERLIN) == "Do, 03.12.2026, 14:00:30 Uhr"
-    assert local_when(texts, "en", utc(2026, 12, 3, 13), BERLIN) == "Thu 2026-12-03, 14:00"
-    assert lead_text(texts, "de", timedelta(days=7, hours=-1)) == "in 7 Tagen"
-    assert lead_text(texts, "de", timedelta(hours=1)) == "in 1 Stunde"
-    assert lead_text(texts, "en", timedelta(minutes=40)) == "in 40 minutes"
-    assert lead_text(texts, "de", timedelta(seconds=20)) == "in wenigen Sekunden"
+    assert local_when("de", when, BERLIN) == "Do., 03.12.2026, 14:00:30 Uhr"
+    assert local_when("en", utc(2026, 12, 3, 13), BERLIN) == "Thu 3 Dec 2026, 14:00"
+    assert local_when("de-simple", utc(2026, 12, 3, 13), BERLIN) == (
+        "Donnerstag, 3. Dezember 2026, um 14:00 Uhr"
+    )
+    now = utc(2026, 12, 1, 9)
+
+    def lead(lang: Lang, ahead: timedelta) -> str:
+        return lead_text(texts, lang, now + ahead, now, BERLIN)
+
+    assert lead("de", timedelta(days=3, hours=-1)) == "in 3 Tagen"
+    assert lead("en", timedelta(days=7, hours=-1)) == "in 1 week"
+    assert lead("de", timedelta(days=1)) == "morgen"
+    assert lead("de", timedelta(hours=1)) == "in 1 Stunde"
+    assert lead("en", timedelta(minutes=40)) == "in 40 minutes"
+    assert lead("de", timedelta(seconds=20)) == "in wenigen Sekunden"
