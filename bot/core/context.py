@@ -82,10 +82,10 @@ class Context(Generic[S]):
         self,
         text: str,
         html: str | None = None,
-        attachment: Attachment | None = None,
+        attachments: tuple[Attachment, ...] = (),
         mentions: tuple[UserId, ...] = (),
     ) -> None:
-        self.replies.append(Reply(text, html, attachment, mentions))
+        self.replies.append(Reply(text, html, attachments, mentions))
 
     def tell(self, user: UserId, text: str) -> None:
         """A direct message to `user`, sent once the handler's changes are stored."""

@@ -51,14 +51,24 @@ class Redaction:
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file sent with a reply: an image (`image/...`, shown in the room, `description` its
+    text for those who cannot see it) or any other file."""
+
     filename: str
     mimetype: str
     data: bytes
+    description: str | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.mimetype.startswith("image/")
 
 
 @dataclass(frozen=True)
 class Reply:
+    """A reply or post: its text, and the files that go with it (each its own event)."""
+
     text: str
     html: str | None = None
-    attachment: Attachment | None = None
+    attachments: tuple[Attachment, ...] = ()
     mentions: tuple[UserId, ...] = field(default=())
