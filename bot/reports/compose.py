@@ -229,7 +229,7 @@ def _feedback(f: Figures, w: Words) -> list[Block]:
     rows = [
         [w.t("feedback.ratings"), w.people(fb.ratings)],
         [w.t("feedback.average"), w.average(fb.average, fb.ratings)],
-        *([w.t("feedback.stars", stars=n), w.people(fb.per_star[n])] for n in reversed(STARS)),
+        *([_stars(n, w), w.people(fb.per_star[n])] for n in reversed(STARS)),
         [w.t("feedback.rate"), rate],
         [w.t("feedback.comments"), w.people(fb.comments)],
     ]
@@ -238,6 +238,10 @@ def _feedback(f: Figures, w: Words) -> list[Block]:
         Table(rows),
         Figure(ratings_chart(f, w)),
     ]
+
+
+def _stars(count: int, w: Words) -> str:
+    return w.t("feedback.star" if count == 1 else "feedback.stars", stars=count)
 
 
 def _questions(f: Figures, w: Words) -> list[Block]:
