@@ -115,7 +115,7 @@ async def usage_counts(
     languages = await session.execute(
         select(UsageRecord.language, func.count()).where(*in_period).group_by(UsageRecord.language)
     )
-    return dict(outcomes.tuples().all()), dict(languages.tuples().all())
+    return {o: n for o, n in outcomes}, {lang: n for lang, n in languages}
 
 
 async def answered_after_handoff(session: AsyncSession, start: datetime, end: datetime) -> int:
@@ -167,7 +167,7 @@ async def initiatives_by_bundesland(session: AsyncSession, end: datetime) -> dic
         .where(Initiative.created_at < end)
         .group_by(Initiative.bundesland)
     )
-    return dict(rows.tuples().all())
+    return {land: count for land, count in rows}
 
 
 async def initiatives_added(session: AsyncSession, start: datetime, end: datetime) -> int:
