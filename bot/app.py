@@ -19,7 +19,7 @@ from bot.core.flood import FloodLimiter
 from bot.core.transport import Transport
 from bot.services import Services, build_services
 from config.settings import Settings
-from handlers import events, feedback, initiatives, knowledge, privacy
+from handlers import events, feedback, initiatives, knowledge, privacy, reports
 from handlers import help as help_handlers
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def routers() -> list[Router]:
         events.router,
         feedback.router,
         privacy.router,
+        reports.router,
     ]
 
 

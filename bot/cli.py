@@ -1,5 +1,5 @@
-"""`initiative-bot` command line: run, shell, demo, data import/export, db upgrade, check,
-e2ee status and recovery keys."""
+"""`initiative-bot` command line: run, shell, demo, data import/export, the funder report,
+db upgrade, check, e2ee status and recovery keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,8 +20,10 @@ from bot.core.messages import UserId
 from bot.demo.run import demo
 from bot.feedback.export import feedback_csv
 from bot.initiatives.csv_import import export_csv, import_csv
+from bot.reports.build import build_report
+from bot.reports.period import Period, PeriodError, between, last_full_month, parse_date
 from bot.services import Services, build_services, load_data
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import Lang, Settings, SettingsError, load_settings
 from storage.db import Database, MigrationError
 
 T = TypeVar("T")
@@ -47,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     feedback_export = feedback_actions.add_parser("export", help="write one event's feedback")
     feedback_export.add_argument("event_id", type=int, metavar="EVENT_ID")
     feedback_export.add_argument("file", type=Path, nargs="?", help="default: standard output")
+    report = sub.add_parser("report", help="the funder report as PDF, a summary on stdout")
+    report.add_argument("--from", dest="first", metavar="DATE", help="2026-10-01 or 01.10.2026")
+    report.add_argument("--to", dest="last", metavar="DATE", help="default: the last full month")
+    report.add_argument("--out", type=Path, metavar="FILE.pdf", help="default: ./bericht-….pdf")
+    report.add_argument("--lang", choices=["de", "en"], help="default: BOT_LANGUAGE")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     sub.add_parser("check", help="validate settings and data files")
@@ -117,6 +125,23 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
             return await _with_services(settings, lambda services: _initiatives(args, services))
         case "feedback":
             return await _with_services(settings, lambda services: _feedback(args, services))
+        case "report":
+            lang = args.lang or settings.language
+            try:
+                period = report_period(args.first, args.last, settings)
+            except PeriodError as error:
+                texts = load_data()[0].texts
+                key = "report.error.date" if error.value in (args.first, args.last) else None
+                print(
+                    texts.plain(key, lang, value=error.value)
+                    if key
+                    else texts.plain("report.error.order", lang, first=args.first, last=args.last),
+                    file=sys.stderr,
+                )
+                return 2
+            return await _with_services(
+                settings, lambda services: _report(services, period, lang, args.out)
+            )
         case "db":
             db = Database(settings.database_url)  # migrations only: no data files needed
             try:
@@ -198,4 +223,31 @@ async def _feedback(args: argparse.Namespace, services: Services) -> int:
         args.file.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def report_period(first: str | None, last: str | None, settings: Settings) -> Period:
+    """The period of `report --from --to`: without either, the last full calendar month;
+    without --to, until today; without --from, from the first of --to's month."""
+    today = datetime.now(settings.tz).date()
+    if first is None and last is None:
+        return last_full_month(today)
+    end = parse_date(last) if last else today
+    start = parse_date(first) if first else end.replace(day=1)
+    return between(start, end)
+
+
+async def _report(services: Services, period: Period, lang: Lang, out: Path | None) -> int:
+    async with services.db.read() as session:
+        built = await build_report(
+            session, services.texts, services.settings, period, lang, services.clock()
+        )
+    path = out or Path(built.pdf_name)
+    try:
+        path.write_bytes(built.pdf)
+    except OSError as exc:
+        print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(built.summary)
+    print(services.texts.plain("report.cli.written", lang, path=path))
     return 0

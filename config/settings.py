@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
     intro_schedule: str = "0 9 * * mon"
+    report_schedule: str = "0 8 1 * *"  # the monthly funder report; empty = off
+    coordination_room: str | None = None  # room ID or alias of the coordinators; empty = none
     flood_burst: int = Field(default=60, ge=1)
     flood_per_minute: int = Field(default=120, ge=1)
     flood_global_burst: int = Field(default=600, ge=1)  # all users together
@@ -197,6 +199,15 @@ class Settings(BaseSettings):
             raise ValueError(f"not room IDs or aliases: {', '.join(bad)}")
         return value
 
+    @field_validator("coordination_room")
+    @classmethod
+    def _room_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^[!#]\S+$", value.strip()):
+            raise ValueError(f"{value!r} is not a room ID or alias")
+        return value.strip()
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -206,7 +217,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
-    @field_validator("intro_schedule")
+    @field_validator("intro_schedule", "report_schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
         if value.strip():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +18,7 @@ from bot.core.context import Role
 from bot.core.errors import UsageError, UserError
 from bot.core.i18n import decimal, local_day, percent
 from bot.core.messages import Attachment, Reaction, Redaction, RoomId
-from bot.core.transport import Transport
+from bot.core.transport import CountsMembers, Transport
 from bot.feedback.export import export_csv, export_rows
 from bot.feedback.rules import (
     STARS,
@@ -70,11 +69,6 @@ async def purge_expired(services: Services) -> int:
     before = services.clock() - services.settings.feedback_retention
     async with services.db.transaction() as session:
         return await feedback_store.delete_comments_before(session, before)
-
-
-@runtime_checkable
-class CountsMembers(Protocol):
-    async def joined_members(self, rooms: list[RoomId]) -> int | None: ...
 
 
 # -- members: rating -----------------------------------------------------------------------
@@ -289,5 +283,5 @@ async def export(ctx: Ctx, event_id: int) -> None:
     data = export_csv(rows).encode("utf-8")
     ctx.reply(
         ctx.t("feedback.export.done", id=event.id, title=event.title, rows=len(rows)),
-        attachment=Attachment(f"feedback-{event.id}.csv", "text/csv", data),
+        attachments=(Attachment(f"feedback-{event.id}.csv", "text/csv", data),),
     )

@@ -18,7 +18,7 @@ from bot.initiatives.handover import HANDOVER_VALID, needs_confirmation
 from bot.initiatives.intros import introduction_round
 from bot.initiatives.matcher import Hit, Matcher
 from bot.services import Ctx, Services
-from storage import initiatives
+from storage import initiatives, reports
 from storage.initiatives import InitiativeRow, by_name, to_row, upsert
 from storage.models import ContactHandover, Initiative
 
@@ -117,6 +117,8 @@ async def match(ctx: Ctx, text: str) -> None:
     found, hits = (await _matcher(ctx)).match(text, k=5)
     if not hits:
         raise UserError(ctx.t("initiatives.no_match", query=text))
+    now = ctx.services.clock()
+    reports.record_usage(ctx.session, reports.MATCH, reports.FOUND, ctx.lang, now)
     title = (
         ctx.t("initiatives.similar_to", name=found)
         if found

@@ -16,7 +16,7 @@ from bot.knowledge.learning import answer_group, apply_retention, learn, note_un
 from bot.knowledge.policy import Match, Outcome
 from bot.services import Ctx, Services
 from config.settings import Lang
-from storage import questions
+from storage import questions, reports
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
 router = Router(topic="fragen")
@@ -56,6 +56,7 @@ async def ask(ctx: Ctx, question: str) -> None:
     if ctx.services.analyzer.language(question) == "en":
         ctx.lang = "en"  # an English question gets an English answer
     match = _search(ctx, question, now)
+    reports.record_usage(ctx.session, reports.QUESTION, _outcome(match), ctx.lang, now)
     if match.outcome is Outcome.ANSWER and not match.missing:
         _answer(ctx, match, now)
         return
@@ -64,6 +65,13 @@ async def ask(ctx: Ctx, question: str) -> None:
         _answer(ctx, match, now)  # with what it does not know said first
     else:
         _not_answered(ctx, match.suggestions, now)
+
+
+def _outcome(match: Match) -> str:
+    """What came of a question, as the funder report counts it."""
+    if match.outcome is Outcome.ANSWER:
+        return reports.PARTIAL if match.missing else reports.ANSWER
+    return reports.ASK if match.outcome is Outcome.ASK else reports.UNKNOWN
 
 
 def _search(ctx: Ctx, question: str, now: datetime) -> Match:

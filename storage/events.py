@@ -93,6 +93,7 @@ async def mark(
     state: str,
     matrix_event_id: str | None = None,
     now: datetime | None = None,
+    members: int | None = None,
 ) -> None:
     row = await session.get(EventPost, row_id)
     if row is not None:
@@ -100,6 +101,8 @@ async def mark(
         if matrix_event_id:
             row.matrix_event_id = matrix_event_id
             row.sent_at = now
+        if members is not None:
+            row.members = members
 
 
 async def queue_notice(

@@ -240,6 +240,7 @@ class EventPost(Base):
     matrix_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    members: Mapped[int | None] = mapped_column(Integer)  # the room's, when a prompt went out
 
 
 class FeedbackRating(Base):
@@ -274,3 +275,34 @@ class FeedbackComment(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     matrix_event_id: Mapped[str | None] = mapped_column(String(255), index=True)  # its message
+
+
+class UsageRecord(Base):
+    """That something was asked, for the funder report: a question (`outcome` answer, partial,
+    ask or unknown) or a `!passend` request (found or none), in which language, when. Nothing
+    about who asked, and not the text."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_records_kind_at", "kind", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # question or match
+    outcome: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportPost(Base):
+    """One scheduled report of one period to one target (the coordination room, or a
+    coordinator's Matrix ID for their direct chat): written as `sending` before it goes out
+    and `sent` once the homeserver confirmed it, so each period is posted once."""
+
+    __tablename__ = "report_posts"
+    __table_args__ = (UniqueConstraint("period", "target"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(32))  # e.g. 2026-11
+    target: Mapped[str] = mapped_column(String(255))
+    txn_id: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    matrix_event_id: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

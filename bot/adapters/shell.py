@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.core.dispatcher import Dispatcher
-from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
+from bot.core.messages import Attachment, EventId, Incoming, Reply, RoomId, UserId
 from bot.text.analyzer import clean_text
 
 SHELL_ROOM = RoomId("!shell")
@@ -45,6 +47,30 @@ class ShellTransport:
         return RoomId(f"!shell-direct:{user_id}")
 
 
+class ShellFiles:
+    """Where the shell writes the files a reply would attach (a new folder, made when the
+    first file comes): the terminal cannot show them, so the reply names them."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
+
+    def save(self, file: Attachment) -> Path:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="initiative-bot-files-"))
+        self._folder.mkdir(parents=True, exist_ok=True)
+        path = self._folder / Path(file.filename).name
+        path.write_bytes(file.data)
+        return path
+
+    def text_of(self, reply: Reply) -> str:
+        """The reply's text, with one line per attached file: its name, kind and path."""
+        lines = [reply.text]
+        for file in reply.attachments:
+            about = f" – {file.description}" if file.description else ""
+            lines.append(f"📎 {file.filename} ({file.mimetype}): {self.save(file)}{about}")
+        return "\n".join(lines)
+
+
 async def run_shell(
     dispatcher: Dispatcher[Any],
     user: UserId,
@@ -53,8 +79,10 @@ async def run_shell(
     as_json: bool,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    files: ShellFiles | None = None,
 ) -> None:
     transport = ShellTransport(coordinator)
+    files = files or ShellFiles()
     loop = asyncio.get_running_loop()
     interactive = not as_json and stdin.isatty()
     if interactive:
@@ -77,7 +105,7 @@ async def run_shell(
             direct_chat=True,
         )
         replies = await dispatcher.handle(msg, transport) if text.strip() else []
-        bodies = [clean_text(r.text) for r in replies]  # nothing steers the terminal
+        bodies = [clean_text(files.text_of(r)) for r in replies]  # nothing steers the terminal
         if as_json:
             stdout.write(json.dumps({"input": text, "replies": bodies}, ensure_ascii=False) + "\n")
         else:

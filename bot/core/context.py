@@ -92,10 +92,10 @@ class Context(Generic[S]):
     def reply(
         self,
         text: Markdown,
-        attachment: Attachment | None = None,
+        attachments: tuple[Attachment, ...] = (),
         mentions: tuple[UserId, ...] = (),
     ) -> None:
-        self.replies.append(Reply(text, attachment, mentions))
+        self.replies.append(Reply(text, attachments, mentions))
 
     def tell(self, user: UserId, text: Markdown) -> None:
         """A direct message to `user`, sent once the handler's changes are stored."""

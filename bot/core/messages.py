@@ -54,17 +54,26 @@ class Redaction:
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file sent with a reply: an image (`image/...`, shown in the room, `description` its
+    text for those who cannot see it) or any other file."""
+
     filename: str
     mimetype: str
     data: bytes
+    description: str | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.mimetype.startswith("image/")
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One message: written once in Markdown, rendered to `text` (the body) and `html`."""
+    """One message: written once in Markdown, rendered to `text` (the body) and `html`; the
+    files that go with it (each its own event)."""
 
     markdown: Markdown
-    attachment: Attachment | None = None
+    attachments: tuple[Attachment, ...] = ()
     mentions: tuple[UserId, ...] = field(default=())
 
     @classmethod

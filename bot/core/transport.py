@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
 
@@ -32,4 +32,13 @@ class Transport(Protocol):
     async def direct_room(self, user_id: UserId) -> RoomId | None:
         """The direct chat of the bot with `user_id`, opened if there is none yet; None when
         none can be opened (the answer then must not go anywhere else)."""
+        ...
+
+
+@runtime_checkable
+class CountsMembers(Protocol):
+    """A transport that knows how many members the rooms have (Matrix; not the shell)."""
+
+    async def joined_members(self, rooms: list[RoomId]) -> int | None:
+        """Distinct joined members of `rooms` other than the bot (None if none is known)."""
         ...

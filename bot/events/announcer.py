@@ -20,7 +20,7 @@ from bot.core import render as md
 from bot.core.i18n import lead_text, local_when
 from bot.core.messages import Attachment, Reply, RoomId
 from bot.core.services import Core
-from bot.core.transport import Transport
+from bot.core.transport import CountsMembers, Transport
 from bot.events.ical import calendar_ics, event_end
 from bot.events.slots import Slot, SlotKind, Window, event_slots, plan, relevant, txn_id
 from storage import events
@@ -134,9 +134,15 @@ class Announcer:
             log.info("resending unconfirmed %s of event %s to %s", slot.key, event.id, room)
         return row
 
-    async def _mark(self, row_id: int, state: str, matrix_event_id: str | None = None) -> None:
+    async def _mark(
+        self,
+        row_id: int,
+        state: str,
+        matrix_event_id: str | None = None,
+        members: int | None = None,
+    ) -> None:
         async with self.core.db.transaction() as session:
-            await events.mark(session, row_id, state, matrix_event_id, self.core.clock())
+            await events.mark(session, row_id, state, matrix_event_id, self.core.clock(), members)
 
     async def _post(self, event: CalendarEvent, row: EventPost, transport: Transport) -> bool:
         """Send one post; False if the homeserver did not confirm it (tried again later)."""
@@ -150,8 +156,14 @@ class Announcer:
             )
             return False
         if row.kind == SlotKind.FEEDBACK:
-            # known before the bot's own reactions, so a member's quick reaction counts
-            await self._mark(row.id, SENDING, sent)
+            # known before the bot's own reactions, so a member's quick reaction counts; with
+            # the room's members at this time (the response rate of the funder report)
+            members = (
+                await transport.joined_members([room])
+                if isinstance(transport, CountsMembers)
+                else None
+            )
+            await self._mark(row.id, SENDING, sent, members)
             for key in RATING_KEYS:
                 await transport.react(room, sent, key)
         await self._mark(row.id, SENT, sent)
@@ -172,15 +184,12 @@ class Announcer:
         lines = [texts.get(f"events.post.{row.kind}", lang, **values)]
         if event.link and row.kind in ANNOUNCING:
             lines.append(texts.get("events.post.link", lang, link=md.link(event.link)))
-        attachment = None
+        attachments: tuple[Attachment, ...] = ()
         if row.with_ics:
             lines.append(texts.get("events.post.calendar", lang))
-            attachment = Attachment(
-                f"termin-{event.id}.ics",
-                "text/calendar",
-                calendar_ics([event], settings.server_name, self.core.clock()),
-            )
-        return Reply(md.lines(lines), attachment=attachment)
+            ics = calendar_ics([event], settings.server_name, self.core.clock())
+            attachments = (Attachment(f"termin-{event.id}.ics", "text/calendar", ics),)
+        return Reply(md.lines(lines), attachments=attachments)
 
 
 def job_id(event_id: int) -> str:

@@ -251,7 +251,7 @@ async def test_each_slot_is_posted_once_per_room_at_its_time(
         assert texts[1].startswith("Erinnerung: Webinar „Wasserstoff“ beginnt in 1 Stunde")
         assert texts[2].startswith("Jetzt geht es los")
         assert texts[3].startswith("Wie war Webinar „Wasserstoff“ (ID 1)?")
-    attachments = [s.reply.attachment for s in homeserver.sent if s.reply.attachment]
+    attachments = [a for s in homeserver.sent for a in s.reply.attachments]
     assert len(attachments) == 2  # only the first announcement in each room
     calendar = icalendar.Calendar.from_ical(attachments[0].data)
     assert str(calendar.walk("VEVENT")[0]["SUMMARY"]) == "Wasserstoff"

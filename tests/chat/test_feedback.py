@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from bot.app import build_dispatcher
 from bot.cli import main
 from bot.core.dispatcher import Dispatcher
-from bot.core.messages import EventId, Reaction, Redaction, Reply, RoomId, UserId
 from bot.core.i18n import decimal
+from bot.core.messages import EventId, Reaction, Redaction, Reply, RoomId, UserId
 from bot.feedback.export import ExportRow, export_csv, export_rows, feedback_csv
 from bot.feedback.rules import (
     FeedbackProblem,
@@ -470,15 +470,15 @@ async def test_export_uploads_a_csv_without_names(
     assert note.text == "Ich habe Ihnen die Antwort per Direktnachricht geschickt."
     [private] = chat.transport.sent[:1]
     assert private.room_id == chat.transport.direct_rooms[COORDINATOR] and private.to is None
-    assert isinstance(reply, Reply) and reply.attachment is not None
-    assert reply.attachment.mimetype == "text/csv"
-    assert reply.attachment.filename == f"feedback-{event}.csv"
-    rows = rows_of(reply.attachment.data)
+    assert isinstance(reply, Reply) and reply.attachments
+    assert reply.attachments[0].mimetype == "text/csv"
+    assert reply.attachments[0].filename == f"feedback-{event}.csv"
+    rows = rows_of(reply.attachments[0].data)
     assert list(rows[0]) == ["row", "stars", "comment", "date"]
     assert [r["row"] for r in rows] == ["1", "2", "3", "4", "5"]
     assert sorted(r["stars"] for r in rows) == ["", "", "4", "4", "5"]
     assert {"Erster", "'=Zweiter"} <= {r["comment"] for r in rows}  # no spreadsheet formulas
-    text = reply.attachment.data.decode()
+    text = reply.attachments[0].data.decode()
     assert "@" not in text and "localhost" not in text
     async with services.db.read() as session:
         pseudonyms = set(await session.scalars(select(FeedbackRating.pseudonym)))

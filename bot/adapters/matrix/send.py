@@ -22,7 +22,7 @@ from nio import (
 from nio.exceptions import LocalProtocolError
 
 from bot.adapters.matrix.client_api import NETWORK_ERRORS
-from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId, server_of
+from bot.core.messages import Attachment, EventId, Incoming, Reply, RoomId, UserId, server_of
 from storage import members
 from storage.db import Database
 
@@ -163,11 +163,12 @@ class MatrixTransport:
         txn_id: str | None = None,
     ) -> EventId | None:
         async with self._locks.setdefault(room_id, asyncio.Lock()):
-            if reply.attachment is not None:
-                file_content = await self._upload(room_id, reply)
+            for number, file in enumerate(reply.attachments):  # each file its own event, first
+                file_content = await self._upload(room_id, file)
                 if file_content is None:
                     return None
-                await self._send(room_id, "m.room.message", file_content, txn_id and txn_id + "-f")
+                file_txn = txn_id and txn_id + ("-f" if number == 0 else f"-f{number}")
+                await self._send(room_id, "m.room.message", file_content, file_txn)
             first: EventId | None = None
             for number, content in enumerate(message_contents(reply, to)):
                 part_txn = txn_id if number == 0 or txn_id is None else f"{txn_id}-{number}"
@@ -293,9 +294,7 @@ class MatrixTransport:
         log.error("send to %s gave up after retries", room_id)
         return None
 
-    async def _upload(self, room_id: RoomId, reply: Reply) -> dict[str, Any] | None:
-        assert reply.attachment is not None
-        file = reply.attachment
+    async def _upload(self, room_id: RoomId, file: Attachment) -> dict[str, Any] | None:
         room = self.client.rooms.get(room_id)
         encrypted = bool(room and room.encrypted and self.client.olm)
         resp, keys = await self.client.upload(
@@ -308,14 +307,22 @@ class MatrixTransport:
         if not isinstance(resp, UploadResponse):
             log.error("upload of %s failed: %s", file.filename, resp)
             return None
-        content: dict[str, Any] = {
-            "msgtype": "m.file",
-            "body": file.filename,
-            "filename": file.filename,
-            "info": {"mimetype": file.mimetype, "size": len(file.data)},
-        }
+        content = file_content(file)
         if encrypted and keys:
             content["file"] = {"url": resp.content_uri, **keys}
         else:
             content["url"] = resp.content_uri
         return content
+
+
+def file_content(file: Attachment) -> dict[str, Any]:
+    """The event content of an uploaded file, without its URL: `m.image` (its description as
+    the body, the size in pixels of a PNG) or `m.file`."""
+    info: dict[str, Any] = {"mimetype": file.mimetype, "size": len(file.data)}
+    if not file.is_image:
+        return {"msgtype": "m.file", "body": file.filename, "filename": file.filename, "info": info}
+    if file.data[:8] == b"\x89PNG\r\n\x1a\n" and len(file.data) >= 24:
+        info["w"] = int.from_bytes(file.data[16:20], "big")
+        info["h"] = int.from_bytes(file.data[20:24], "big")
+    body = file.description or file.filename
+    return {"msgtype": "m.image", "body": body, "filename": file.filename, "info": info}
