@@ -19,7 +19,7 @@ from bot.core.flood import FloodLimiter
 from bot.core.transport import Transport
 from bot.services import Services, build_services
 from config.settings import Settings
-from handlers import events, feedback, initiatives, knowledge, privacy
+from handlers import events, feedback, handoff, initiatives, knowledge, privacy
 from handlers import help as help_handlers
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def routers() -> list[Router]:
         events.router,
         feedback.router,
         privacy.router,
+        handoff.router,
     ]
 
 
@@ -67,6 +68,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     gc.freeze()  # the loaded data lives as long as the process: keep it out of GC passes
     dispatcher = build_dispatcher(services, flood=True)
     bot = MatrixBot(services, dispatcher)
+    services.handoff.attach(services, bot.transport)
     declare_jobs(services, dispatcher.table.jobs, bot.transport)
     web_runner = await start_web(services, dispatcher.table.routes, lambda: bot.last_sync)
     try:
@@ -76,6 +78,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         log.info("shutting down")
         services.jobs.stop()
         await services.announcer.stop()
+        await services.handoff.settled()
         if web_runner is not None:
             await web_runner.cleanup()
         await bot.close()

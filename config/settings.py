@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
     coordinators: StrList = Field(default_factory=list)
     announcement_rooms: StrList = Field(default_factory=list)
+    coordination_room: str | None = None  # room ID or alias; empty: no handoff
     announce_before: Annotated[list[timedelta], NoDecode] = Field(
         default_factory=lambda: [timedelta(days=7), timedelta(days=1), timedelta(hours=1)]
     )
@@ -196,6 +197,15 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not room IDs or aliases: {', '.join(bad)}")
         return value
+
+    @field_validator("coordination_room", mode="before")
+    @classmethod
+    def _coordination_room(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or not re.match(r"^[!#]\S+$", value.strip()):
+            raise ValueError(f"not a room ID or alias: {value}")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod

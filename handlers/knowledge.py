@@ -16,6 +16,8 @@ from bot.knowledge.learning import answer_group, apply_retention, learn, note_un
 from bot.knowledge.policy import Match, Outcome
 from bot.services import Ctx, Services
 from config.settings import Lang
+from handlers.handoff import answered, hand_off
+from handlers.handoff import close as close_handed_off
 from storage import questions
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
@@ -68,11 +70,14 @@ async def ask(ctx: Ctx, question: str) -> None:
     if match.outcome is Outcome.ANSWER and not match.missing:
         _answer(ctx, match, now)
         return
-    await note_unanswered(ctx.session, ctx.services.knowledge, ctx.sender, question, ctx.lang, now)
+    filed = await note_unanswered(
+        ctx.session, ctx.services.knowledge, ctx.sender, question, ctx.lang, now
+    )
+    handed = await hand_off(ctx, filed)  # to the coordination team, if there is one
     if match.outcome is Outcome.ANSWER:
-        _answer(ctx, match, now)  # with what it does not know said first
+        _answer(ctx, match, now, handed)  # with what it does not know said first
     else:
-        _not_answered(ctx, match.suggestions, now)
+        _not_answered(ctx, match.suggestions, now, handed)
 
 
 def _search(ctx: Ctx, question: str, now: datetime) -> Match:
@@ -90,7 +95,7 @@ def _search(ctx: Ctx, question: str, now: datetime) -> Match:
     return match
 
 
-def _answer(ctx: Ctx, match: Match, now: datetime) -> None:
+def _answer(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -> None:
     """The entry; what the question asked for that it does not hold, first; entries that came
     near, numbered, last."""
     assert match.entry is not None
@@ -98,7 +103,11 @@ def _answer(ctx: Ctx, match: Match, now: datetime) -> None:
     if match.missing:
         missing = " ".join(ctx.t(f"offerings.missing.{kind}") for kind in match.missing)
         first = ctx.t("offerings.unknown_detail", missing=missing)
-        last = ctx.t("offerings.ask_coordinators", contact=_contact(ctx))
+        last = (
+            ctx.t("handoff.passed_on_detail")
+            if handed
+            else ctx.t("offerings.ask_coordinators", contact=_contact(ctx))
+        )
         text, html = f"{first}\n{text}\n{last}", f"{escape(first)}<br>{html}<br>{escape(last)}"
     if match.alternatives:
         options = _offer(ctx, match.alternatives, now)
@@ -118,9 +127,17 @@ def _contact(ctx: Ctx) -> str:
     return ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
 
 
-def _not_answered(ctx: Ctx, suggestions: tuple[Entry, ...], now: datetime) -> None:
-    """Point to the coordinators, offering the near entries to pick by number if any."""
-    if suggestions:
+def _not_answered(
+    ctx: Ctx, suggestions: tuple[Entry, ...], now: datetime, handed: bool = False
+) -> None:
+    """Point to the coordinators (or say the question went to them), offering the near
+    entries to pick by number if any."""
+    if handed:
+        passed = ctx.t("handoff.passed_on")
+        if suggestions:
+            passed += "\n\n" + ctx.t("handoff.options", options=_offer(ctx, suggestions, now))
+        ctx.reply(passed)
+    elif suggestions:
         options = _offer(ctx, suggestions, now)
         ctx.reply(ctx.t("offerings.did_you_mean", options=options, contact=_contact(ctx)))
     else:
@@ -184,6 +201,7 @@ async def answer(ctx: Ctx, number: int, text: str) -> None:
     if group is None:
         raise UserError(ctx.t("faq.not_found", number=number))
     entry = await answer_group(ctx.session, group, text, ctx.sender, ctx.services.clock())
+    await answered(ctx, number, text)  # a handed-off item's askers get the answer too
     ctx.after_commit.append(lambda: learn(ctx.services, entry))
     ctx.reply(ctx.t("faq.saved", number=number, count=group.count))
 
@@ -204,6 +222,7 @@ async def close(ctx: Ctx, number: int) -> None:
     if group is None:
         raise UserError(ctx.t("faq.not_found", number=number))
     await questions.settle(ctx.session, number, ctx.services.clock())
+    await close_handed_off(ctx, number)  # a handed-off item's askers are told
     ctx.reply(ctx.t("faq.closed", number=number, count=group.count))
 
 
