@@ -9,16 +9,15 @@ import statistics
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import Event, RoomMessagesResponse, RoomSendError
+from nio import Event, MegolmEvent, RoomMessagesResponse, RoomSendError
 
 from bot.demo.homeserver import LocalSynapse
 
 from .botproc import BotProcess, new_bot
-from .synapse import MemberClient, create_room, new_member, send_text, wait_for_event
+from .synapse import MemberClient, create_room, new_member, send_text, sync_once, wait_for_event
 from .test_foundation import REPLY_WAIT, in_reply_to, membership_of
 
 pytestmark = pytest.mark.integration
@@ -110,7 +109,10 @@ def edit_of(bot: BotProcess, event_id: str, needle: str) -> Callable[[Event], bo
 
 async def send(client: MemberClient, room: str, body: str, relates: dict[str, Any]) -> str:
     resp = await client.room_send(
-        room, "m.room.message", {"msgtype": "m.text", "body": body, "m.relates_to": relates}
+        room,
+        "m.room.message",
+        {"msgtype": "m.text", "body": body, "m.relates_to": relates},
+        ignore_unverified_devices=True,
     )
     assert not isinstance(resp, RoomSendError), resp
     return str(resp.event_id)
@@ -210,3 +212,88 @@ async def test_answer_given_while_the_bot_is_stopped_is_relayed_once(stage: Stag
     assert isinstance(posts, RoomMessagesResponse)
     numbered = [e for e in posts.chunk if from_bot(bot, "Frage #")(e)]
     assert len(numbered) == 2  # one post per item, none twice across the restart
+
+
+# -- encrypted: the coordination room and the direct chat ---------------------------------
+
+
+@dataclass
+class SecretStage:
+    bot: BotProcess
+    coordinator: MemberClient
+    asker: MemberClient
+    coordination: str
+    direct: str
+
+
+@pytest.fixture(scope="module")
+async def secret_stage(
+    synapse: LocalSynapse, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[SecretStage]:
+    stores = tmp_path_factory.mktemp("handoff-stores")
+    coordinator = await new_member(synapse, "coord", store_path=stores / "coord")
+    asker = await new_member(synapse, "asker", store_path=stores / "asker")
+    bot = await new_bot(
+        synapse,
+        tmp_path_factory.mktemp("handoff-e2ee-bot"),
+        f"bot-{uuid.uuid4().hex[:8]}",
+        coordinators=coordinator.user_id,
+    )
+    coordination = await create_room(
+        coordinator, invite=[bot.user_id], name="Koordination", encrypted=True
+    )
+    bot.env["BOT_COORDINATION_ROOM"] = coordination
+    await bot.start()
+    try:
+        await wait_for_event(coordinator, coordination, membership_of(bot.user_id, "join"), 20)
+        await sync_once(coordinator, timeout_ms=0)  # learn the bot's device keys
+        direct = await create_room(asker, invite=[bot.user_id], direct=True, encrypted=True)
+        await wait_for_event(asker, direct, membership_of(bot.user_id, "join"), 20)
+        await sync_once(asker, timeout_ms=0)
+        yield SecretStage(bot, coordinator, asker, coordination, direct)
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            assert await bot.stop() == 0, bot.log_tail()
+        for client in (coordinator, asker):
+            await client.close()
+
+
+def readable(matches: Callable[[Event], bool]) -> Callable[[Event], bool]:
+    return lambda event: not isinstance(event, MegolmEvent) and matches(event)
+
+
+async def test_handoff_in_encrypted_rooms(secret_stage: SecretStage) -> None:
+    stage, bot = secret_stage, secret_stage.bot
+    asked = await send_text(stage.asker, stage.direct, SIMILAR)
+    told = await wait_for_event(
+        stage.asker, stage.direct, readable(from_bot(bot, "Das weiß ich", asked)), REPLY_WAIT
+    )
+    assert told.decrypted
+    post = await wait_for_event(
+        stage.coordinator, stage.coordination, readable(from_bot(bot, "Frage #")), 20
+    )
+    assert post.decrypted and "Direktnachricht" in content(post)["body"]
+    await sync_once(stage.coordinator, timeout_ms=0)
+    await send(
+        stage.coordinator,
+        stage.coordination,
+        ANSWER,
+        {"m.in_reply_to": {"event_id": post.event_id}},
+    )
+    relay = await wait_for_event(
+        stage.asker,
+        stage.direct,
+        readable(from_bot(bot, "Antwort des Koordinationsteams", asked)),
+        20,
+    )
+    assert relay.decrypted and ANSWER in content(relay)["body"]
+    reaction = await stage.coordinator.room_send(
+        stage.coordination,
+        "m.reaction",
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": post.event_id, "key": "✅"}},
+        ignore_unverified_devices=True,
+    )
+    assert not isinstance(reaction, RoomSendError), reaction
+    await wait_for_event(
+        stage.coordinator, stage.coordination, readable(from_bot(bot, "Gespeichert")), 20
+    )
