@@ -78,7 +78,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         log.info("shutting down")
         services.jobs.stop()
         await services.announcer.stop()
-        await services.handoff.settled()
+        await services.handoff.stop()
         if web_runner is not None:
             await web_runner.cleanup()
         await bot.close()

@@ -15,6 +15,7 @@ from storage.models import (
     HandoffLink,
     HandoffPost,
     HandoffRelay,
+    KnowledgeEntry,
     QuestionGroup,
     UnansweredQuestion,
 )
@@ -220,6 +221,23 @@ async def mark_saved(session: AsyncSession, group_id: int, by: str | None) -> No
         .values(saved_by=by, save_told=by is None)
     )
     await changed(session, group_id)
+
+
+async def resave(session: AsyncSession, group_id: int, text: str) -> tuple[str, str] | None:
+    """Replace the answer of the knowledge entry the group was saved as by `text`; the entry's
+    id and question, or None if the group is no saved entry or the entry says `text` already."""
+    row = (
+        await session.execute(
+            select(KnowledgeEntry)
+            .join(QuestionGroup, QuestionGroup.entry_id == KnowledgeEntry.id)
+            .where(QuestionGroup.id == group_id, QuestionGroup.state == "answered")
+        )
+    ).scalar_one_or_none()
+    if row is None or row.answer == text:
+        return None
+    row.answer = text
+    await session.flush()
+    return row.id, row.question
 
 
 # -- delivery ------------------------------------------------------------------------------

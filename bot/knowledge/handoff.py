@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.i18n import Texts
 from bot.core.messages import EventId, Incoming, Reply, RoomId, UserId
 from bot.core.transport import Transport
-from bot.knowledge.entries import Entry
+from bot.knowledge.entries import Entry, entry_from_answer
 from bot.knowledge.learning import Learning, answer_group, learn
 from config.settings import Lang, as_lang
 from storage import handoff, questions
@@ -41,6 +41,7 @@ CHECK_MARKS = frozenset({"✅", "✔️", "✔", "☑️"})  # a coordinator's "
 LINKS_KEPT = timedelta(days=30)  # after the item was answered or closed
 BATCH = 100  # rows handled per delivery step
 MAX_TRIES = 3  # deliveries an answer gets before it counts as failed
+STOP_GRACE = 10.0  # seconds a delivery in flight may take at shutdown
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 
@@ -179,9 +180,12 @@ async def save_answer(
     if post.last_answer is None:
         return None
     group = await questions.get_open(session, post.group_id)
-    if group is None:
+    if group is not None:
+        entry = await answer_group(session, group, post.last_answer, by, now)
+    elif saved := await handoff.resave(session, post.group_id, post.last_answer):
+        entry = entry_from_answer(*saved, post.last_answer)  # a correction after saving
+    else:
         return None
-    entry = await answer_group(session, group, post.last_answer, by, now)
     await handoff.mark_saved(session, post.group_id, by)
     return entry
 
@@ -229,18 +233,28 @@ class Handoff:
             log.exception("handoff delivery failed; the next run tries again")
 
     async def settled(self) -> None:
-        """Until every kicked delivery is done (for an orderly stop, and tests)."""
+        """Until every kicked delivery is done (tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Let a delivery in flight be confirmed rather than resent at the next start."""
+        try:
+            async with asyncio.timeout(STOP_GRACE):
+                await self.settled()
+                async with self._lock:
+                    pass
+        except TimeoutError:
+            log.warning("a handoff delivery was still in flight at shutdown")
 
     async def deliver(self, services: HandoffServices, transport: Transport) -> None:
         async with self._lock:
             room = transport.coordination_room()
             if room is not None:
                 await self._post(services, transport, room)
-            await self._edit(services, transport)
-            await self._relay(services, transport)
+            await self._relay(services, transport)  # the askers first: they wait
             await self._confirm(services, transport)
+            await self._edit(services, transport)
             await self._tell_saves(services, transport)
 
     async def _post(self, services: HandoffServices, transport: Transport, room: RoomId) -> None:
@@ -351,6 +365,8 @@ class Handoff:
                 services.clock(),
                 thread_root=root,
             )
-            if await transport.send(to.room_id, Reply(text), to=to, txn_id=f"{post.txn_id}-saved"):
+            if await transport.send(
+                to.room_id, Reply(text), to=to, txn_id=f"{post.txn_id}-saved-{post.version}"
+            ):
                 async with services.db.transaction() as session:
                     await handoff.mark_save_told(session, post.group_id)

@@ -298,3 +298,26 @@ async def test_without_coordination_room_nothing_changes(chat) -> None:
     [text] = await chat(QUESTION)
     assert "Koordination der Servicestelle" in text and "Koordinationsteam" not in text
     assert chat.transport.sent and all(s.room_id != COORD for s in chat.transport.sent)
+
+
+async def test_check_mark_after_a_correction_updates_the_saved_entry(desk: Desk) -> None:
+    await desk.ask_both()
+    await desk.answer("Ja, monatlich.")
+    await desk.react("✅")
+    await desk.answer("Korrigiert: alle zwei Monate.")
+    await desk.react("✅")
+    saved = [s for s in desk.transport.sent if s.room_id == COORD and "Gespeichert" in s.reply.text]
+    assert len(saved) == 2
+    [direct] = await desk.say("!frage Gibt es einen Newsletter der Servicestelle?", user=THIRD)
+    assert "alle zwei Monate" in direct
+
+
+async def test_forget_me_also_removes_the_link_to_the_question(
+    desk: Desk, services: Services
+) -> None:
+    await desk.ask_both()
+    await desk.say("!daten-loeschen", user=OTHER, room=DM)
+    await desk.say("!daten-loeschen bestätigen", user=OTHER, room=DM)
+    assert await _links(services) == 1
+    await desk.answer("Ja.")
+    assert {r.room_id for r in desk.relays()} == {ROOM}
