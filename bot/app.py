@@ -19,7 +19,7 @@ from bot.core.flood import FloodLimiter
 from bot.core.transport import Transport
 from bot.services import Services, build_services
 from config.settings import Settings
-from handlers import events, feedback, initiatives, knowledge, privacy, reports
+from handlers import events, feedback, handoff, initiatives, knowledge, privacy, reports
 from handlers import help as help_handlers
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ def routers() -> list[Router]:
         feedback.router,
         privacy.router,
         reports.router,
+        handoff.router,
     ]
 
 
@@ -68,6 +69,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     gc.freeze()  # the loaded data lives as long as the process: keep it out of GC passes
     dispatcher = build_dispatcher(services, flood=True)
     bot = MatrixBot(services, dispatcher)
+    services.handoff.attach(services, bot.transport)
     declare_jobs(services, dispatcher.table.jobs, bot.transport)
     web_runner = await start_web(services, dispatcher.table.routes, lambda: bot.last_sync)
     try:
@@ -77,6 +79,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         log.info("shutting down")
         services.jobs.stop()
         await services.announcer.stop()
+        await services.handoff.stop()
         if web_runner is not None:
             await web_runner.cleanup()
         await bot.close()

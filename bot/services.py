@@ -23,6 +23,7 @@ from bot.initiatives.regions import Regions, load_regions
 from bot.knowledge.conversations import Conversations
 from bot.knowledge.details import DetailKinds, load_details, unknown_kinds
 from bot.knowledge.entries import Entry, entry_from_answer, knowledge_vocabulary, load_knowledge
+from bot.knowledge.handoff import Handoff
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.policy import Thresholds, load_thresholds
 from bot.knowledge.questions import analyse_carried_over
@@ -46,6 +47,7 @@ class Services(Core):
     announcer: Announcer
     conversations: Conversations = field(default_factory=Conversations)  # offered, last asked
     knowledge_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one rebuild at a time
+    handoff: Handoff = field(default_factory=Handoff)  # questions to and answers from people
 
 
 Ctx = Context[Services]  # what every handler gets

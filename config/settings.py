@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
     coordinators: StrList = Field(default_factory=list)
     announcement_rooms: StrList = Field(default_factory=list)
+    coordination_room: str | None = None  # room ID or alias; empty: no handoff
     announce_before: Annotated[list[timedelta], NoDecode] = Field(
         default_factory=lambda: [timedelta(days=7), timedelta(days=1), timedelta(hours=1)]
     )
@@ -91,7 +92,6 @@ class Settings(BaseSettings):
     public_url: str | None = None
     intro_schedule: str = "0 9 * * mon"
     report_schedule: str = "0 8 1 * *"  # the monthly funder report; empty = off
-    coordination_room: str | None = None  # room ID or alias of the coordinators; empty = none
     flood_burst: int = Field(default=60, ge=1)
     flood_per_minute: int = Field(default=120, ge=1)
     flood_global_burst: int = Field(default=600, ge=1)  # all users together
@@ -199,13 +199,13 @@ class Settings(BaseSettings):
             raise ValueError(f"not room IDs or aliases: {', '.join(bad)}")
         return value
 
-    @field_validator("coordination_room")
+    @field_validator("coordination_room", mode="before")
     @classmethod
-    def _room_id(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+    def _coordination_room(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        if not re.match(r"^[!#]\S+$", value.strip()):
-            raise ValueError(f"{value!r} is not a room ID or alias")
+        if not isinstance(value, str) or not re.match(r"^[!#]\S+$", value.strip()):
+            raise ValueError(f"not a room ID or alias: {value}")
         return value.strip()
 
     @field_validator("timezone")

@@ -220,11 +220,11 @@ async def upcoming(ctx: Ctx) -> None:
         return
     listed = md.items(_upcoming_item(ctx, event) for event in events)
     url = calendar_url(ctx.settings)
-    calendar = ctx.t("events.upcoming.calendar", url=md.link(url)) if url else ""
+    calendar = ctx.t("events.upcoming.calendar", url=md.escape(url)) if url else ""
     ctx.reply(md.lines([ctx.t("events.upcoming.title"), listed, calendar]))
 
 
 def _upcoming_item(ctx: Ctx, event: CalendarEvent) -> md.Markdown:
     item = ctx.t("events.upcoming.item", **_shown(ctx, event))
-    link = ctx.t("events.upcoming.link", link=md.link(event.link)) if event.link else ""
+    link = ctx.t("events.upcoming.link", link=md.escape(event.link)) if event.link else ""
     return md.lines([item, link])

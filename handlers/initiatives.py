@@ -102,7 +102,7 @@ async def profile(ctx: Ctx, name: str) -> None:
         md.Markdown(f"{ctx.t('initiatives.topics')}: {md.escape(', '.join(row.topics))}"),
         row.description,
         md.Markdown(f"{ctx.t('initiatives.contact')}: {contact}") if contact else "",
-        md.link(row.website) if row.website else "",
+        md.escape(row.website) if row.website else "",
     ]
     ctx.reply(md.lines(lines))
 

@@ -16,6 +16,8 @@ from bot.knowledge.learning import answer_group, apply_retention, learn, note_un
 from bot.knowledge.policy import Match, Outcome
 from bot.services import Ctx, Services
 from config.settings import Lang
+from handlers.handoff import answered, hand_off
+from handlers.handoff import close as close_handed_off
 from storage import questions, reports
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
@@ -30,7 +32,7 @@ def format_entry(entry: Entry, lang: Lang) -> md.Markdown:
     """Bold title, short answer, link last."""
     title = entry.title.get(lang) or entry.title["de"]
     answer = entry.answer.get(lang) or entry.answer["de"]
-    return md.lines([md.bold(title), answer, md.link(entry.link) if entry.link else ""])
+    return md.lines([md.bold(title), answer, md.escape(entry.link) if entry.link else ""])
 
 
 @router.command(
@@ -60,11 +62,14 @@ async def ask(ctx: Ctx, question: str) -> None:
     if match.outcome is Outcome.ANSWER and not match.missing:
         _answer(ctx, match, now)
         return
-    await note_unanswered(ctx.session, ctx.services.knowledge, ctx.sender, question, ctx.lang, now)
+    filed = await note_unanswered(
+        ctx.session, ctx.services.knowledge, ctx.sender, question, ctx.lang, now
+    )
+    handed = await hand_off(ctx, filed)  # to the coordination team, if there is one
     if match.outcome is Outcome.ANSWER:
-        _answer(ctx, match, now)  # with what it does not know said first
+        _answer(ctx, match, now, handed)  # with what it does not know said first
     else:
-        _not_answered(ctx, match.suggestions, now)
+        _not_answered(ctx, match.suggestions, now, handed)
 
 
 def _outcome(match: Match) -> str:
@@ -89,7 +94,7 @@ def _search(ctx: Ctx, question: str, now: datetime) -> Match:
     return match
 
 
-def _answer(ctx: Ctx, match: Match, now: datetime) -> None:
+def _answer(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -> None:
     """The entry; what the question asked for that it does not hold, first; entries that came
     near, numbered, last."""
     assert match.entry is not None
@@ -97,7 +102,11 @@ def _answer(ctx: Ctx, match: Match, now: datetime) -> None:
     if match.missing:
         missing = md.Markdown(" ".join(ctx.t(f"offerings.missing.{k}") for k in match.missing))
         first = ctx.t("offerings.unknown_detail", missing=missing)
-        last = ctx.t("offerings.ask_coordinators", contact=_contact(ctx))
+        last = (
+            ctx.t("handoff.passed_on_detail")
+            if handed
+            else ctx.t("offerings.ask_coordinators", contact=_contact(ctx))
+        )
         text = md.lines([first, text, last])
     if match.alternatives:
         options = _offer(ctx, match.alternatives, now)
@@ -116,9 +125,16 @@ def _contact(ctx: Ctx) -> str:
     return ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
 
 
-def _not_answered(ctx: Ctx, suggestions: tuple[Entry, ...], now: datetime) -> None:
-    """Point to the coordinators, offering the near entries to pick by number if any."""
-    if suggestions:
+def _not_answered(
+    ctx: Ctx, suggestions: tuple[Entry, ...], now: datetime, handed: bool = False
+) -> None:
+    """Point to the coordinators (or say the question went to them), offering the near
+    entries to pick by number if any."""
+    if handed:
+        options = _offer(ctx, suggestions, now) if suggestions else None
+        more = ctx.t("handoff.options", options=options) if options else ""
+        ctx.reply(md.blocks([ctx.t("handoff.passed_on"), more]))
+    elif suggestions:
         options = _offer(ctx, suggestions, now)
         ctx.reply(ctx.t("offerings.did_you_mean", options=options, contact=_contact(ctx)))
     else:
@@ -163,6 +179,7 @@ async def answer(ctx: Ctx, number: int, text: str) -> None:
     if group is None:
         raise UserError(ctx.t("faq.not_found", number=number))
     entry = await answer_group(ctx.session, group, text, ctx.sender, ctx.services.clock())
+    await answered(ctx, number, text)  # a handed-off item's askers get the answer too
     ctx.after_commit.append(lambda: learn(ctx.services, entry))
     ctx.reply(ctx.t("faq.saved", number=number, count=group.count))
 
@@ -178,6 +195,7 @@ async def close(ctx: Ctx, number: int) -> None:
     if group is None:
         raise UserError(ctx.t("faq.not_found", number=number))
     await questions.settle(ctx.session, number, ctx.services.clock())
+    await close_handed_off(ctx, number)  # a handed-off item's askers are told
     ctx.reply(ctx.t("faq.closed", number=number, count=group.count))
 
 

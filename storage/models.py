@@ -306,3 +306,82 @@ class ReportPost(Base):
     matrix_event_id: Mapped[str | None] = mapped_column(String(255))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HandoffPost(Base):
+    """The coordination room's post of one question group (`Frage #N`).
+
+    Written as `pending` with the question (its transaction id derived from the group), sent
+    by the handoff delivery and then `sent` with its Matrix event id: posted at most once,
+    across restarts and crashes. A change to what it shows (count, answers, state) counts up
+    `version`; the post is edited until `shown_version` caught up. `last_answer` is the
+    answer relayed last (what ✅ saves).
+    """
+
+    __tablename__ = "handoff_posts"
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("question_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    txn_id: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending, sent
+    room_id: Mapped[str | None] = mapped_column(String(255))
+    matrix_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # counts changes to show
+    shown_version: Mapped[int] = mapped_column(Integer, default=0)  # what the post shows
+    last_answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    saved_by: Mapped[str | None] = mapped_column(String(255))  # the coordinator whose ✅ saved
+    save_told: Mapped[bool] = mapped_column(default=False)  # the save was confirmed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HandoffLink(Base):
+    """Where one handed-off question was asked, so the answer can reply to it. Kept until
+    the item is answered or closed plus 30 days (and goes with its question)."""
+
+    __tablename__ = "handoff_links"
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("unanswered_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("question_groups.id", ondelete="CASCADE"), index=True
+    )
+    room_id: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str] = mapped_column(String(255))
+    thread_root: Mapped[str | None] = mapped_column(String(255))
+    asker: Mapped[str] = mapped_column(String(255))  # to mention in the reply
+    language: Mapped[str] = mapped_column(String(16))
+    room_name: Mapped[str | None] = mapped_column(String(255))  # None: a direct chat
+
+
+class HandoffAnswer(Base):
+    """A coordinator's answer to an item (or its closing), relayed to every asker."""
+
+    __tablename__ = "handoff_answers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("question_groups.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # answer, correction, closed
+    text: Mapped[str] = mapped_column(Text)
+    room_id: Mapped[str] = mapped_column(String(255))  # where the coordinator answered
+    event_id: Mapped[str] = mapped_column(String(255))
+    thread_root: Mapped[str | None] = mapped_column(String(255))
+    answered_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed: Mapped[bool] = mapped_column(default=False, index=True)
+
+
+class HandoffRelay(Base):
+    """One answer to one asker: `pending` until sent (`sent`), or `skipped` (the asker left)
+    or `failed`; its transaction id is derived from both, so it is posted at most once."""
+
+    __tablename__ = "handoff_relays"
+    answer_id: Mapped[int] = mapped_column(
+        ForeignKey("handoff_answers.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("handoff_links.question_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    tries: Mapped[int] = mapped_column(Integer, default=0)

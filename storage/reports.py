@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import handoff
 from storage.events import FEEDBACK, SENDING, SENT
 from storage.models import (
     CalendarEvent,
     EventPost,
     FeedbackComment,
     FeedbackRating,
+    HandoffAnswer,
     Initiative,
     Introduction,
     QuestionGroup,
@@ -35,7 +37,6 @@ QUESTION, MATCH = "question", "match"  # kinds of usage record
 ANSWER, PARTIAL, ASK, UNKNOWN = "answer", "partial", "ask", "unknown"
 FOUND = "found"  # a !passend request that found initiatives
 # Group states that mean a coordinator answered the question after the bot handed it over
-# (a state the handoff adds, such as a relayed answer, belongs here too).
 HANDOFF_ANSWERED: tuple[str, ...] = (ANSWERED,)
 
 
@@ -119,7 +120,12 @@ async def usage_counts(
 
 
 async def answered_after_handoff(session: AsyncSession, start: datetime, end: datetime) -> int:
-    """Questions asked in [start, end) that the bot could not answer and a coordinator did."""
+    """Questions asked in [start, end) that the bot could not answer and a coordinator did
+    (saved as an entry, or an answer relayed from the coordination room)."""
+    relayed = exists().where(
+        HandoffAnswer.group_id == UnansweredQuestion.group_id,
+        HandoffAnswer.kind.in_((handoff.ANSWER, handoff.CORRECTION)),
+    )
     total = await session.scalar(
         select(func.count())
         .select_from(UnansweredQuestion)
@@ -130,6 +136,7 @@ async def answered_after_handoff(session: AsyncSession, start: datetime, end: da
             or_(
                 QuestionGroup.state.in_(HANDOFF_ANSWERED),
                 UnansweredQuestion.answered_entry.is_not(None),
+                relayed,
             ),
         )
     )

@@ -38,6 +38,10 @@ class RecordingTransport:
     down: bool = False  # like a homeserver that is unreachable: every send fails
     attempts: list[str] = field(default_factory=list)  # the transaction id of every try
     members: int | None = None  # joined members of the announcement rooms (None: not known)
+    coordination: RoomId | None = None  # the joined coordination room
+    names: dict[RoomId, str] = field(default_factory=dict)  # rooms' names
+    left: set[tuple[RoomId, UserId]] = field(default_factory=set)  # members who left a room
+    edits: list[tuple[RoomId, EventId, Reply]] = field(default_factory=list)
     _by_txn: dict[str, EventId] = field(default_factory=dict)
 
     async def send(
@@ -63,6 +67,39 @@ class RecordingTransport:
 
     async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
         self.reactions.append((room_id, event_id, key))
+
+    async def edit(
+        self, room_id: RoomId, event_id: EventId, reply: Reply, *, txn_id: str | None = None
+    ) -> EventId | None:
+        """Records the edit (the same transaction id twice: once)."""
+        if txn_id is not None:
+            self.attempts.append(txn_id)
+            if txn_id in self._by_txn:
+                return self._by_txn[txn_id]
+        if self.down or room_id in self.refuses:
+            return None
+        self.edits.append((room_id, event_id, reply))
+        edit_id = EventId(f"$edit-{len(self.edits)}")
+        if txn_id is not None:
+            self._by_txn[txn_id] = edit_id
+        return edit_id
+
+    def coordination_room(self) -> RoomId | None:
+        return self.coordination
+
+    def room_name(self, room_id: RoomId) -> str | None:
+        return self.names.get(room_id)
+
+    async def present(self, room_id: RoomId, user_id: UserId) -> bool:
+        return (room_id, user_id) not in self.left
+
+    def shown(self, event_id: EventId) -> str:
+        """The text of a post as it shows now (after its edits)."""
+        text = next(s.reply.text for s in self.sent if s.event_id == event_id)
+        for _, edited, reply in self.edits:
+            if edited == event_id:
+                text = reply.text
+        return text
 
     def announcement_rooms(self) -> list[RoomId]:
         return list(self.rooms)

@@ -35,6 +35,21 @@ class ShellTransport:
     async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None:
         return None
 
+    async def edit(
+        self, room_id: RoomId, event_id: EventId, reply: Reply, *, txn_id: str | None = None
+    ) -> EventId | None:
+        return await self.send(room_id, reply)
+
+    def coordination_room(self) -> RoomId | None:
+        """No coordination room in the terminal: unanswered questions are only noted."""
+        return None
+
+    def room_name(self, room_id: RoomId) -> str | None:
+        return None
+
+    async def present(self, room_id: RoomId, user_id: UserId) -> bool:
+        return True
+
     def announcement_rooms(self) -> list[RoomId]:
         return []
 

@@ -25,13 +25,22 @@ class Markdown(str):
 
 
 _PUNCTUATION = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+# a web address in running text; punctuation that ends a sentence is not part of it
+_URL = re.compile(r"https?://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]]")
 
 
 def escape(value: object) -> Markdown:
-    """`value` as text that renders exactly as written (Markdown stays Markdown)."""
+    """`value` as text that renders exactly as written, web addresses in it as links
+    (Markdown stays Markdown)."""
     if isinstance(value, Markdown):
         return value
-    return Markdown(_PUNCTUATION.sub(r"\\\1", str(value)))
+    text, out, at = str(value), [], 0
+    for found in _URL.finditer(text):
+        out.append(_PUNCTUATION.sub(r"\\\1", text[at : found.start()]))
+        out.append(f"<{found.group(0)}>")
+        at = found.end()
+    out.append(_PUNCTUATION.sub(r"\\\1", text[at:]))
+    return Markdown("".join(out))
 
 
 def lines(parts: Iterable[str]) -> Markdown:
@@ -65,13 +74,6 @@ def code(value: str) -> Markdown:
     fence = "`" * (longest + 1)
     pad = " " if value.startswith("`") or value.endswith("`") else ""
     return Markdown(f"{fence}{pad}{value}{pad}{fence}")
-
-
-def link(url: str) -> Markdown:
-    """A link shown as its address (an address with spaces or angle brackets stays text)."""
-    if re.fullmatch(r"https?://[^\s<>]+", url):
-        return Markdown(f"<{url}>")
-    return escape(url)
 
 
 _MATRIX_TO = "https://matrix.to/#/"

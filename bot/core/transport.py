@@ -21,6 +21,24 @@ class Transport(Protocol):
 
     async def react(self, room_id: RoomId, event_id: EventId, key: str) -> None: ...
 
+    async def edit(
+        self, room_id: RoomId, event_id: EventId, reply: Reply, *, txn_id: str | None = None
+    ) -> EventId | None:
+        """Replace the text of the bot's own post `event_id` (an edit); None if refused."""
+        ...
+
+    def coordination_room(self) -> RoomId | None:
+        """The coordination room, once joined (None: no handoff, as in the shell)."""
+        ...
+
+    def room_name(self, room_id: RoomId) -> str | None:
+        """The room's own name or alias (None when it has neither: never members' names)."""
+        ...
+
+    async def present(self, room_id: RoomId, user_id: UserId) -> bool:
+        """Whether `user_id` is (still) in the room; True when that is not known."""
+        ...
+
     def announcement_rooms(self) -> list[RoomId]:
         """The announcement rooms, as far as they are joined (none in the shell)."""
         ...

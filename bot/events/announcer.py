@@ -183,7 +183,7 @@ class Announcer:
         }
         lines = [texts.get(f"events.post.{row.kind}", lang, **values)]
         if event.link and row.kind in ANNOUNCING:
-            lines.append(texts.get("events.post.link", lang, link=md.link(event.link)))
+            lines.append(texts.get("events.post.link", lang, link=md.escape(event.link)))
         attachments: tuple[Attachment, ...] = ()
         if row.with_ics:
             lines.append(texts.get("events.post.calendar", lang))

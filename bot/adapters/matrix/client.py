@@ -122,6 +122,25 @@ class MatrixBot:
             resolved.append(RoomId(room_id))
         self.transport.set_announcement_rooms(resolved)
 
+    async def join_coordination_room(self) -> None:
+        """Join BOT_COORDINATION_ROOM (resolving an alias); without it, no handoff."""
+        room = self.settings.coordination_room
+        if not room:
+            return
+        room_id = room
+        if room.startswith("#"):
+            resp = await self.client.room_resolve_alias(room)
+            if not isinstance(resp, RoomResolveAliasResponse):
+                log.error("coordination room %s not found: %s", room, resp)
+                return
+            room_id = resp.room_id
+        if room_id not in self.client.rooms:
+            joined = await self.client.join(room_id)
+            if isinstance(joined, JoinError):
+                log.error("cannot join coordination room %s: %s", room, joined.message)
+                return
+        self.transport.set_coordination_room(RoomId(room_id))
+
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
@@ -164,6 +183,7 @@ class MatrixBot:
                 try:
                     if full_state:
                         await self.join_announcement_rooms()
+                        await self.join_coordination_room()
                         full_state = False
                         self.ready.set()
                         if on_ready is not None:
@@ -356,6 +376,7 @@ class MatrixBot:
             room is not None
             and room.member_count == 2
             and room_id not in self.transport.announcement_rooms()
+            and room_id != self.transport.coordination_room()
         )
 
     async def _on_undecryptable(self, room_id: RoomId, event: MegolmEvent) -> None:
@@ -421,6 +442,8 @@ class MatrixBot:
             log.error("joining %s failed: %s", room_id, resp.message)
             return
         log.info("joined %s on invite from %s", room_id, server_of(inviter))
+        if self.settings.coordination_room and self.transport.coordination_room() is None:
+            await self.join_coordination_room()  # perhaps this invite was to it
         if invite and invite.content.get("is_direct"):
             self.direct_rooms[room_id] = UserId(inviter)
             async with self.services.db.transaction() as session:

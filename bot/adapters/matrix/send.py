@@ -146,6 +146,7 @@ class MatrixTransport:
         self.direct_rooms: dict[RoomId, UserId] = {} if direct_rooms is None else direct_rooms
         self._locks: dict[RoomId, asyncio.Lock] = {}
         self._opening = asyncio.Lock()
+        self._coordination_room: RoomId | None = None
 
     def announcement_rooms(self) -> list[RoomId]:
         """The announcement rooms the bot has joined (known after the first sync)."""
@@ -153,6 +154,40 @@ class MatrixTransport:
 
     def set_announcement_rooms(self, rooms: list[RoomId]) -> None:
         self._announcement_rooms = list(rooms)
+
+    def coordination_room(self) -> RoomId | None:
+        """The coordination room once joined (known after the first sync)."""
+        return self._coordination_room
+
+    def set_coordination_room(self, room: RoomId | None) -> None:
+        self._coordination_room = room
+
+    def room_name(self, room_id: RoomId) -> str | None:
+        """The room's name or canonical alias; never the names nio makes up from members."""
+        room = self.client.rooms.get(room_id)
+        return (room.name or room.canonical_alias) if room is not None else None
+
+    async def present(self, room_id: RoomId, user_id: UserId) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is None or user_id in room.users
+
+    async def edit(
+        self, room_id: RoomId, event_id: EventId, reply: Reply, *, txn_id: str | None = None
+    ) -> EventId | None:
+        """An m.replace edit of the bot's own message: the new content, and a fallback body
+        for clients that show edits as messages. It notifies nobody again."""
+        new = message_contents(Reply(reply.markdown), None)[0]
+        new.pop("m.mentions", None)
+        content = {
+            **new,
+            "body": f"* {new['body']}",
+            "formatted_body": f"* {new['formatted_body']}",
+            "m.new_content": new,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+            "m.mentions": {},
+        }
+        async with self._locks.setdefault(room_id, asyncio.Lock()):
+            return await self._send(room_id, "m.room.message", content, txn_id)
 
     async def send(
         self,
