@@ -66,10 +66,24 @@ def _overview(ctx: Ctx) -> md.Markdown:
     )
     lines = [f"{c.usage(texts, ctx.lang)} – {c.describe(texts, ctx.lang)}" for c in featured]
     more = ctx.t("help.more", topics=_topic_names(ctx))
-    hint = ctx.t("help.coordinator_hint") if ctx.role >= Role.COORDINATOR else ""
     title = md.bold(ctx.t("help.title"))
-    footer = ctx.t("help.footer")
-    return md.blocks([title, md.items(md.Markdown(line) for line in lines), more, hint, footer])
+    listed = md.items(md.Markdown(line) for line in lines)
+    return md.blocks([title, listed, more, _coordinator_section(ctx), ctx.t("help.footer")])
+
+
+def _coordinator_section(ctx: Ctx) -> md.Markdown:
+    """For coordinators only: their commands by topic, names alone (details per topic)."""
+    if ctx.role < Role.COORDINATOR:
+        return md.Markdown("")
+    visible = [c for c in ctx.commands.visible(ctx.role) if c.role == Role.COORDINATOR]
+    lines = []
+    for topic in TOPICS:
+        calls = [md.code(c.invocation(ctx.lang)) for c in visible if c.topic == topic]
+        if calls:
+            title = ctx.t(f"help.topic.{topic}")
+            lines.append(md.Markdown(f"{title}: {' · '.join(calls)}"))
+    heading = md.bold(ctx.t("help.coordinator_title"))
+    return md.lines([heading, md.items(lines), ctx.t("help.coordinator_hint")])
 
 
 def _topic(ctx: Ctx, topic: str) -> md.Markdown:

@@ -225,13 +225,14 @@ async def test_invited_bot_joins_and_answers_help_once_as_rich_notice(world: Wor
 
     content = reply.source["content"]
     assert content["msgtype"] == "m.notice"
-    assert content["body"].startswith(texts().get("help.title", "de"))
+    assert content["body"].startswith(texts().plain("help.title", "de"))
     assert "!sprache" in content["body"]
     assert content["format"] == "org.matrix.custom.html"
-    assert "<code>!hilfe</code>" in content["formatted_body"]
+    assert "<li><code>!frage TEXT</code>" in content["formatted_body"]  # a list, no table
+    assert "<table" not in content["formatted_body"]
     assert content["m.relates_to"]["m.in_reply_to"]["event_id"] == help_id
     assert alice.user_id in content["m.mentions"]["user_ids"]
-    assert english.source["content"]["body"].startswith(texts().get("help.title", "en"))
+    assert english.source["content"]["body"].startswith(texts().plain("help.title", "en"))
     assert await replies_to(alice, room_id, bot, help_id) == 1
     assert await replies_to(alice, room_id, bot, english_id) == 1
 
@@ -308,7 +309,7 @@ async def test_member_is_refused_coordinator_commands_even_with_power_in_own_roo
 ) -> None:
     body = require_coordinator_command()
     bob, bot = world.bob, world.bot
-    refusal = texts().get("error.coordinator_only", "de")
+    refusal = texts().plain("error.coordinator_only", "de")
     await world.alice.room_invite(world.lobby, bob.user_id)
     await join(bob, world.lobby)
     own_room = await invite_bot(bob, bot, "Bobs Raum")  # bob holds power level 100 here
@@ -323,7 +324,7 @@ async def test_member_is_refused_coordinator_commands_even_with_power_in_own_roo
 async def test_listed_and_powerful_coordinators_are_accepted(world: World) -> None:
     if not coordinator_command_registered():
         pytest.skip("no coordinator command is registered yet")
-    refusal = texts().get("error.coordinator_only", "de")
+    refusal = texts().plain("error.coordinator_only", "de")
     body = registered_coordinator_command()
     for coordinator in (world.carol, world.dave):
         _, help_reply = await command(coordinator, world.announcements, world.bot, "!hilfe")
@@ -366,7 +367,7 @@ async def test_the_same_member_is_accepted_once_listed_as_coordinator(
     synapse: LocalSynapse, tmp_path: Path
 ) -> None:
     body = require_coordinator_command()
-    refusal = texts().get("error.coordinator_only", "de")
+    refusal = texts().plain("error.coordinator_only", "de")
     bob = await new_member(synapse, "bob")
     bot = await new_bot(synapse, tmp_path, unique("bot"))
     try:

@@ -71,7 +71,7 @@ async def test_my_data_asked_in_a_group_arrives_in_a_direct_chat_the_bot_opens(
     alice = await new_member(synapse, "alice", store_path=tmp_path / "alice-store")
     bob = await new_member(synapse, "bob")
     bot = await new_bot(synapse, tmp_path / "bot", unique("bot"))
-    title, note = texts().get("privacy.title", "de"), texts().get("private.sent", "de")
+    title, note = texts().plain("privacy.title", "de"), texts().plain("private.sent", "de")
     try:
         await bot.start()
         await sync_once(alice, timeout_ms=0)  # alice's device keys are published

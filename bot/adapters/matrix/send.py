@@ -355,9 +355,21 @@ def file_content(file: Attachment) -> dict[str, Any]:
     the body, the size in pixels of a PNG) or `m.file`."""
     info: dict[str, Any] = {"mimetype": file.mimetype, "size": len(file.data)}
     if not file.is_image:
-        return {"msgtype": "m.file", "body": file.filename, "filename": file.filename, "info": info}
+        return {
+            "msgtype": "m.file",
+            "body": file.filename,
+            "filename": file.filename,
+            "info": info,
+            "m.mentions": {},  # a file mentions nobody (and no name in it pings anyone)
+        }
     if file.data[:8] == b"\x89PNG\r\n\x1a\n" and len(file.data) >= 24:
         info["w"] = int.from_bytes(file.data[16:20], "big")
         info["h"] = int.from_bytes(file.data[20:24], "big")
     body = file.description or file.filename
-    return {"msgtype": "m.image", "body": body, "filename": file.filename, "info": info}
+    return {
+        "msgtype": "m.image",
+        "body": body,
+        "filename": file.filename,
+        "info": info,
+        "m.mentions": {},
+    }
