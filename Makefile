@@ -25,8 +25,10 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Unit and chat tests on every core, then the integration tests (own Synapse and PostgreSQL)
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 tests --ignore=tests/integration
+	$(BIN)/pytest -q tests/integration
 
 demo: venv
 	$(BIN)/initiative-bot demo
