@@ -152,7 +152,8 @@ def _plain(tokens: list[Token]) -> str:
                 indent += "  "
             lead = "> " * quote
             text = _inline(token.children or [])
-            out.append(lead + indent + marker + text.replace("\n", "\n" + lead + indent))
+            hang = indent + ("  " if prefixes else "")  # a list item's further lines
+            out.append(lead + indent + marker + text.replace("\n", "\n" + lead + hang))
             last_line = token.map[1] - 1 if token.map else first
     return "".join(out)
 
