@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from bot.adapters.matrix.client import MatrixBot
 from bot.adapters.web import build_app, start_http
 from bot.core import housekeeping
 from bot.core.commands import CommandTable, Job, Route, Router
@@ -68,6 +67,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     services = await build_services(settings)
     gc.freeze()  # the loaded data lives as long as the process: keep it out of GC passes
     dispatcher = build_dispatcher(services, flood=True)
+    from bot.adapters.matrix.client import MatrixBot  # nio: only the Matrix process needs it
+
     bot = MatrixBot(services, dispatcher)
     services.handoff.attach(services, bot.transport)
     declare_jobs(services, dispatcher.table.jobs, bot.transport)

@@ -12,12 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.adapters.matrix.identity import new_recovery_key, status
 from bot.adapters.shell import run_shell
 from bot.app import build_dispatcher, run
 from bot.core.errors import StartupError
 from bot.core.messages import UserId
-from bot.demo.run import demo
 from bot.feedback.export import feedback_csv
 from bot.initiatives.csv_import import export_csv, import_csv
 from bot.reports.build import build_report
@@ -77,6 +75,8 @@ RECOVERY_KEY_HINT = (
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "e2ee" and args.action == "new-recovery-key":
+        from bot.adapters.matrix.identity import new_recovery_key
+
         print(new_recovery_key())  # needs no settings: the key is made here, on this machine
         print(RECOVERY_KEY_HINT, file=sys.stderr)
         return 0
@@ -163,10 +163,14 @@ async def _command(args: argparse.Namespace, settings: Settings) -> int:
             problems = [p for p in settings.problems_for_run() if not p.startswith("BOT_PASSWORD")]
             if problems:
                 raise SettingsError(problems)
+            from bot.adapters.matrix.identity import status
+
             lines, fine = await status(settings)
             print("\n".join(lines))
             return 0 if fine else 1
         case "demo":
+            from bot.demo.run import demo  # Synapse and nio: only for the demo
+
             await demo()
     return 0
 
