@@ -114,6 +114,11 @@ def between(first: date, last: date) -> Period:
     return Period(first, last, "range")
 
 
+def _year_and_number(match: re.Match[str]) -> tuple[int, int]:
+    """`2026-Q4` / `2026-11` (year first) or `Q4 2026` / `11/2026` (year last)."""
+    return (int(match[1]), int(match[2])) if match[1] else (int(match[4]), int(match[3]))
+
+
 def parse_period(text: str) -> Period:
     """What a coordinator typed after `!bericht`; PeriodError when it is no period."""
     value = " ".join(text.split())
@@ -121,27 +126,13 @@ def parse_period(text: str) -> Period:
         if match := _RANGE.fullmatch(value):
             return between(parse_date(match[1]), parse_date(match[2]))
         if match := _QUARTER.fullmatch(value):
-            year, number = (
-                (int(match[1]), int(match[2]))
-                if match[1]
-                else (
-                    int(match[4]),
-                    int(match[3]),
-                )
-            )
+            year, number = _year_and_number(match)
             _check_year(year)
             first = date(year, 3 * number - 2, 1)
             last = month(year, 3 * number).last
             return Period(first, last, "quarter")
         if match := _MONTH.fullmatch(value):
-            year, number = (
-                (int(match[1]), int(match[2]))
-                if match[1]
-                else (
-                    int(match[4]),
-                    int(match[3]),
-                )
-            )
+            year, number = _year_and_number(match)
             _check_year(year)
             return month(year, number)
         if _YEAR.fullmatch(value):
