@@ -78,7 +78,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await bot.run(stop, on_ready=services.jobs.start)  # jobs post once the rooms are joined
     finally:
         log.info("shutting down")
-        services.jobs.stop()
+        await services.jobs.stop()
         await services.announcer.stop()
         await services.handoff.stop()
         if web_runner is not None:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 Run = Callable[[], Awaitable[object]]
 CRON_GRACE = 3600  # seconds a missed cron job may still run late (e.g. after a restart)
+STOP_GRACE = 5.0  # seconds a running job may take to finish at shutdown before it is cancelled
 
 
 class Jobs:
@@ -33,12 +34,13 @@ class Jobs:
             timezone=UTC,
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
         )
+        self._running: set[asyncio.Task[object]] = set()  # job runs in progress
 
     def every(self, job_id: str, interval: timedelta, run: Run, *, overlap: bool = False) -> None:
         """Run now (once started) and then every `interval`. With `overlap`, a second run may
         be asked for (`run_soon`) while one is still going."""
         self._scheduler.add_job(
-            _logged(job_id, run),
+            self._logged(job_id, run),
             IntervalTrigger(seconds=interval.total_seconds(), timezone=UTC),
             id=job_id,
             replace_existing=True,
@@ -48,7 +50,7 @@ class Jobs:
 
     def cron(self, job_id: str, crontab: str, tz: ZoneInfo, run: Run) -> None:
         self._scheduler.add_job(
-            _logged(job_id, run),
+            self._logged(job_id, run),
             CronTrigger.from_crontab(crontab, timezone=tz),
             id=job_id,
             replace_existing=True,
@@ -58,7 +60,7 @@ class Jobs:
     def at(self, job_id: str, when: datetime, run: Run) -> None:
         """Run once at `when` (at once if that has passed), replacing a job of the same id."""
         self._scheduler.add_job(
-            _logged(job_id, run), DateTrigger(when), id=job_id, replace_existing=True
+            self._logged(job_id, run), DateTrigger(when), id=job_id, replace_existing=True
         )
 
     def remove(self, job_id: str) -> None:
@@ -91,21 +93,36 @@ class Jobs:
         if not self._scheduler.running:
             self._scheduler.start()
 
-    def stop(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """No new runs; the runs in progress may finish their transaction (a job cancelled in
+        the middle of a database call can leave its connection unusable for the shutdown),
+        then whatever still runs is cancelled."""
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=grace)
+            if late:
+                log.warning("%d job(s) still running at shutdown are cancelled", len(late))
+        self._scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # the scheduler shuts down on the loop's next turn
 
+    def _logged(self, job_id: str, run: Run) -> Run:
+        """`run`, with a failure logged under the job's id (the next run goes ahead)."""
 
-def _logged(job_id: str, run: Run) -> Run:
-    """`run`, with a failure logged under the job's id (the next run goes ahead)."""
+        async def job() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await run()
+            except Exception:
+                log.exception("job %s failed", job_id)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
 
-    async def job() -> None:
-        try:
-            await run()
-        except Exception:
-            log.exception("job %s failed", job_id)
-
-    return job
+        return job
 
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:

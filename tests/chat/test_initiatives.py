@@ -205,7 +205,7 @@ async def test_the_directory_picks_up_another_process_s_import_by_itself(
             assert time.monotonic() < deadline, "the import was not picked up"
             await asyncio.sleep(0.05)
     finally:
-        services.jobs.stop()
+        await services.jobs.stop()
 
 
 async def test_edit_needs_the_exact_name(demo, chat) -> None:
