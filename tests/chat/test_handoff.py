@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,16 +30,9 @@ SIMILAR = "Gibt es einen Newsletter?"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
-        store_path=tmp_path / "store",
-        coordinators=[COORDINATOR],
-        user_id="@bot:localhost",
-        http_port=0,
-        coordination_room=COORD,
-    )
+def settings(settings: Settings) -> Settings:
+    """The suite's settings, with a coordination room."""
+    return settings.model_copy(update={"coordination_room": COORD})
 
 
 class Desk:

@@ -48,16 +48,6 @@ async def services(settings: Settings, clock: Clock) -> AsyncIterator[Services]:
     await built.db.dispose()
 
 
-@pytest.fixture
-def dispatcher(services: Services) -> Dispatcher:
-    return build_dispatcher(services, flood=False)
-
-
-@pytest.fixture
-def chat(dispatcher: Dispatcher) -> Conversation:
-    return Conversation(dispatcher)
-
-
 async def say(chat: Conversation, clock: Clock, text: str, user: UserId = COORDINATOR) -> str:
     return "\n".join(await chat(text, user=user, sent_at=clock.now))
 
