@@ -186,7 +186,7 @@ async def _with_services(
 
 
 async def _initiatives(args: argparse.Namespace, services: Services) -> int:
-    english = services.settings.language == "en"
+    texts, lang = services.texts, services.settings.language
     if args.action == "export":
         text = await export_csv(services)
         if args.file:
@@ -201,27 +201,24 @@ async def _initiatives(args: argparse.Namespace, services: Services) -> int:
         return 1
     result = await import_csv(services, data, skip_invalid=args.skip_invalid)
     for error in result.errors:
-        label, message = ("line", error.message_en) if english else ("Zeile", error.message_de)
-        print(f"{label} {error.line}: {message}", file=sys.stderr)
+        problems = error.message(texts, lang)
+        print(texts.plain("csv.line", lang, line=error.line, problems=problems), file=sys.stderr)
     if result.errors and not args.skip_invalid:
-        print("Nothing imported." if english else "Nichts importiert.", file=sys.stderr)
+        print(texts.plain("cli.import.nothing", lang), file=sys.stderr)
         return 1
-    if english:
-        print(f"{result.created} created, {result.updated} updated, {len(result.errors)} skipped")
-    else:
-        print(
-            f"{result.created} neu, {result.updated} aktualisiert, "
-            f"{len(result.errors)} übersprungen"
-        )
+    counts = {"created": result.created, "updated": result.updated}
+    print(texts.plain("cli.import.done", lang, **counts, skipped=len(result.errors)))
     return 0
 
 
 async def _feedback(args: argparse.Namespace, services: Services) -> int:
     text = await feedback_csv(services, args.event_id)
     if text is None:
-        english = services.settings.language == "en"
-        problem = "no event with ID" if english else "keine Veranstaltung mit der ID"
-        print(f"{problem} {args.event_id}", file=sys.stderr)
+        lang = services.settings.language
+        print(
+            services.texts.plain("cli.feedback.no_event", lang, event_id=args.event_id),
+            file=sys.stderr,
+        )
         return 1
     if args.file:
         args.file.write_text(text, encoding="utf-8")

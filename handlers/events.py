@@ -51,11 +51,12 @@ async def rebuild_schedule(services: Services, transport: Transport) -> None:
 @router.route("GET", "/webinars.ics")
 async def calendar_feed(services: Services, _: web.Request) -> web.Response:
     """Upcoming events and those of the last 30 days, cancelled ones included."""
-    now = services.clock()
+    now, settings = services.clock(), services.settings
     async with services.db.read() as session:
         listed = await event_store.events_since(session, now - CALENDAR_PAST)
+    name = services.texts.plain("events.calendar.name", settings.language)
     return web.Response(
-        body=calendar_ics(listed, services.settings.server_name, now),
+        body=calendar_ics(listed, name, settings.server_name, now),
         headers={
             "Content-Type": "text/calendar; charset=utf-8",
             "Content-Disposition": 'inline; filename="webinars.ics"',
@@ -143,6 +144,7 @@ def _list_item(ctx: Ctx, event: CalendarEvent, posted: int) -> md.Markdown:
         ctx.t("events.list.cancelled") if event.status == CANCELLED else "",
         ctx.t("events.list.series", series=event.series_id) if event.series_id else "",
         ctx.t("events.list.posted", count=posted) if posted else "",
+        md.escape(" · @room") if event.mention_room else "",
     ]
     extra = md.Markdown("".join(notes))
     return ctx.t("events.list.item", id=event.id, extra=extra, **_shown(ctx, event))
@@ -199,11 +201,34 @@ async def edit_event(ctx: Ctx, event_id: int, change: str) -> None:
         raise _problem(ctx, error) from None
     notified = await queue_notice(ctx.session, event, SlotKind.MOVE, now) if moved else 0
     _after_commit(ctx)
-    notice = ctx.t("events.notice_queued") if notified else ""
-    shown = ctx.when(event.starts_at) if field in MOVING else value or "–"
+    notice = ctx.t("events.notice_queued") if notified else _mention_note(ctx, event, field)
+    shown = _shown_value(ctx, event, field, value)
     label = ctx.t("events.field." + ("start" if field in MOVING else field))
     values = {"id": event.id, "title": event.title, "field": label, "value": shown}
     ctx.reply(ctx.t("events.edited", notice=notice, **values))
+
+
+def _shown_value(ctx: Ctx, event: CalendarEvent, field: str, value: str) -> str:
+    if field in MOVING:
+        return ctx.when(event.starts_at)
+    if field == "mention_room":
+        return ctx.t("events.switch." + ("on" if event.mention_room else "off"))
+    return value or "–"
+
+
+def _mention_note(ctx: Ctx, event: CalendarEvent, field: str) -> md.Markdown:
+    """After @room is switched on: the announcement rooms where the bot lacks the power level
+    for it (its posts there notify nobody in particular)."""
+    if field != "mention_room" or not event.mention_room:
+        return md.Markdown("")
+    refused = [
+        ctx.transport.room_name(room) or room
+        for room in ctx.transport.announcement_rooms()
+        if not ctx.transport.may_mention_room(room)
+    ]
+    if refused:
+        return ctx.t("events.mention_refused", rooms=", ".join(refused))
+    return ctx.t("events.mention_on")
 
 
 @router.command(

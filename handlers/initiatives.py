@@ -11,7 +11,7 @@ from bot.core.errors import UsageError, UserError
 from bot.core.messages import UserId
 from bot.core.transport import Transport
 from bot.initiatives import handover
-from bot.initiatives.csv_io import validate_row
+from bot.initiatives.csv_io import problems
 from bot.initiatives.directory import WATCH_INTERVAL, Directory
 from bot.initiatives.edits import EDITABLE, edited, may_edit, new_row, parse_edit
 from bot.initiatives.handover import HANDOVER_VALID, needs_confirmation
@@ -63,8 +63,15 @@ def profile_line(row: InitiativeRow, bundesland: str | None) -> str:
     return f"{row.name} – {place}: {', '.join(row.topics)}"
 
 
-def hit_lines(hits: list[Hit], lang: str) -> list[str]:
-    return [f"{hit.name} ({hit.region}) – {hit.explain(lang) or '–'}" for hit in hits]
+def hit_lines(hits: list[Hit], ctx: Ctx) -> list[md.Markdown]:
+    """One line per match: name, region and why it fits."""
+    return [
+        md.Markdown(
+            f"{md.escape(hit.name)} ({md.escape(hit.region)}) – "
+            f"{hit.explain(ctx.services.texts, ctx.lang) or '–'}"
+        )
+        for hit in hits
+    ]
 
 
 @router.command(
@@ -124,7 +131,7 @@ async def match(ctx: Ctx, text: str) -> None:
         if found
         else ctx.t("initiatives.fit_topic", topic=text)
     )
-    ctx.reply(md.lines([title, md.numbered(hit_lines(hits, ctx.lang))]))
+    ctx.reply(md.lines([title, md.numbered(hit_lines(hits, ctx))]))
 
 
 @router.command(
@@ -137,11 +144,7 @@ async def add(ctx: Ctx, spec: str) -> None:
     row = new_row(spec)
     if row is None:
         raise UsageError()
-    problems = validate_row(row, ctx.lang)
-    if not row.topics:
-        problems.append(ctx.t("initiatives.topic_needed"))
-    if problems:
-        raise UserError(ctx.t("initiatives.invalid", problems="; ".join(problems)))
+    _refuse_if_invalid(ctx, row, topic_needed=True)
     created, _ = await upsert(ctx.session, [row], _directory(ctx).bundesland_of)
     key = "initiatives.added" if created else "initiatives.updated"
     ctx.reply(ctx.t(key, name=row.name))
@@ -178,9 +181,7 @@ async def edit(ctx: Ctx, spec: str) -> None:
         raise UserError(ctx.t("initiatives.not_yours", name=initiative.name))
     row = to_row(initiative)
     new = edited(row, attribute, value)
-    problems = validate_row(new, ctx.lang)
-    if problems:
-        raise UserError(ctx.t("initiatives.invalid", problems="; ".join(problems)))
+    _refuse_if_invalid(ctx, new)
     if needs_confirmation(new.contact, row.contact, ctx.sender):
         await _ask_new_contact(ctx, initiative, new.contact)
         return
@@ -188,6 +189,15 @@ async def edit(ctx: Ctx, spec: str) -> None:
         ctx.session, initiative, new, _directory(ctx).bundesland_of(new.region)
     )
     ctx.reply(ctx.t("initiatives.updated", name=initiative.name))
+
+
+def _refuse_if_invalid(ctx: Ctx, row: InitiativeRow, *, topic_needed: bool = False) -> None:
+    """Nothing is stored when a field is wrong: the member gets every problem at once."""
+    found = [ctx.t(problem.key, **problem.values) for problem in problems(row)]
+    if topic_needed and not row.topics:
+        found.append(ctx.t("initiatives.topic_needed"))
+    if found:
+        raise UserError(ctx.t("initiatives.invalid", problems=md.items(found)))
 
 
 async def _ask_new_contact(ctx: Ctx, initiative: Initiative, new_contact: str) -> None:

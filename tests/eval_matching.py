@@ -44,7 +44,7 @@ def build_matcher(initiatives: Path) -> Matcher:
     analyzer = Analyzer(synonyms, LEXICON, taxonomy_vocabulary(taxonomy))
     rows, errors = parse_initiatives_csv(initiatives.read_bytes())
     if errors:
-        raise SystemExit(f"{initiatives}: {errors[0].line}: {errors[0].message_en}")
+        raise SystemExit(f"{initiatives}: {errors[0].line}: {errors[0].problems}")
     return Matcher((row for _, row in rows), analyzer, taxonomy, shipped_regions())
 
 

@@ -42,6 +42,7 @@ class RecordingTransport:
     names: dict[RoomId, str] = field(default_factory=dict)  # rooms' names
     left: set[tuple[RoomId, UserId]] = field(default_factory=set)  # members who left a room
     edits: list[tuple[RoomId, EventId, Reply]] = field(default_factory=list)
+    may_ping: set[RoomId] = field(default_factory=set)  # rooms where the bot may notify all
     _by_txn: dict[str, EventId] = field(default_factory=dict)
 
     async def send(
@@ -106,6 +107,9 @@ class RecordingTransport:
 
     async def announcement_power(self, user_id: UserId) -> int:
         return 100 if user_id in self.coordinators else 0
+
+    def may_mention_room(self, room_id: RoomId) -> bool:
+        return room_id in self.may_ping
 
     async def direct_room(self, user_id: UserId) -> RoomId | None:
         """The recorded direct chat, or a new one `!direct-<n>` (unless `opens_direct` is off)."""

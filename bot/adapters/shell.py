@@ -56,6 +56,9 @@ class ShellTransport:
     async def announcement_power(self, user_id: UserId) -> int:
         return 100 if self.coordinator else 0
 
+    def may_mention_room(self, room_id: RoomId) -> bool:
+        return False  # the terminal has no room to notify
+
     async def direct_room(self, user_id: UserId) -> RoomId | None:
         """The terminal is the shell user's direct chat (their messages say so); messages
         for anyone else are kept in `sent` under a room of their own, never printed."""
@@ -101,7 +104,8 @@ async def run_shell(
     loop = asyncio.get_running_loop()
     interactive = not as_json and stdin.isatty()
     if interactive:
-        stdout.write("initiative-bot – !hilfe zeigt die Befehle, Strg-D beendet.\n")
+        services = dispatcher.services
+        stdout.write(services.texts.plain("shell.welcome", services.settings.language) + "\n")
     for number in range(1, 10**9):
         if interactive:
             stdout.write("> ")

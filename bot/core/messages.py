@@ -70,11 +70,13 @@ class Attachment:
 @dataclass(frozen=True)
 class Reply:
     """One message: written once in Markdown, rendered to `text` (the body) and `html`; the
-    files that go with it (each its own event)."""
+    files that go with it (each its own event); whom it notifies: `mentions`, and the whole
+    room when `mention_room` (only where a coordinator asked and the bot may)."""
 
     markdown: Markdown
     attachments: tuple[Attachment, ...] = ()
     mentions: tuple[UserId, ...] = field(default=())
+    mention_room: bool = False
 
     @classmethod
     def plain(cls, text: str) -> Reply:

@@ -47,6 +47,10 @@ class Transport(Protocol):
         """The user's highest power level in the announcement rooms."""
         ...
 
+    def may_mention_room(self, room_id: RoomId) -> bool:
+        """Whether the bot's power level lets it notify the whole room (@room)."""
+        ...
+
     async def direct_room(self, user_id: UserId) -> RoomId | None:
         """The direct chat of the bot with `user_id`, opened if there is none yet; None when
         none can be opened (the answer then must not go anywhere else)."""

@@ -149,7 +149,13 @@ class Announcer:
         if row.state == PENDING:
             await self._mark(row.id, SENDING)
         room = RoomId(row.room_id)
-        sent = await transport.send(room, self._compose(event, row), txn_id=row.txn_id)
+        mention_room = (
+            event.mention_room
+            and row.kind != SlotKind.FEEDBACK
+            and transport.may_mention_room(room)
+        )
+        reply = self._compose(event, row, mention_room=mention_room)
+        sent = await transport.send(room, reply, txn_id=row.txn_id)
         if sent is None:
             log.error(
                 "post %s of event %s to %s unconfirmed; retried later", row.slot, event.id, room
@@ -171,7 +177,9 @@ class Announcer:
 
     # -- the words ----------------------------------------------------------------------------
 
-    def _compose(self, event: CalendarEvent, row: EventPost) -> Reply:
+    def _compose(self, event: CalendarEvent, row: EventPost, *, mention_room: bool) -> Reply:
+        """The post's words and calendar file; with `mention_room`, it starts with "@room" and
+        notifies everyone in the room."""
         settings, texts = self.core.settings, self.core.texts
         lang = settings.language
         values = {
@@ -182,14 +190,17 @@ class Announcer:
             "lead": lead_text(texts, lang, event.starts_at, self.core.clock(), settings.tz),
         }
         lines = [texts.get(f"events.post.{row.kind}", lang, **values)]
+        if mention_room:
+            lines[0] = md.Markdown(f"{md.escape('@room')} {lines[0]}")
         if event.link and row.kind in ANNOUNCING:
             lines.append(texts.get("events.post.link", lang, link=md.escape(event.link)))
         attachments: tuple[Attachment, ...] = ()
         if row.with_ics:
             lines.append(texts.get("events.post.calendar", lang))
-            ics = calendar_ics([event], settings.server_name, self.core.clock())
+            name = texts.plain("events.calendar.name", lang)
+            ics = calendar_ics([event], name, settings.server_name, self.core.clock())
             attachments = (Attachment(f"termin-{event.id}.ics", "text/calendar", ics),)
-        return Reply(md.lines(lines), attachments=attachments)
+        return Reply(md.lines(lines), attachments=attachments, mention_room=mention_room)
 
 
 def job_id(event_id: int) -> str:

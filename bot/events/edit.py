@@ -15,6 +15,7 @@ from bot.events.slots import (
     parse_kind,
     parse_link,
     parse_minutes,
+    parse_switch,
     parse_time,
     parse_title,
     to_utc,
@@ -38,6 +39,9 @@ FIELDS = {
     "beschreibung": "description",
     "kind": "kind",
     "art": "kind",
+    "alle": "mention_room",
+    "everyone": "mention_room",
+    "room": "mention_room",
 }
 SERIES_WORDS = {"serie", "series", "reihe"}
 MOVING = ("date", "time")  # the fields whose change moves the start
@@ -58,9 +62,11 @@ def is_series_word(text: str) -> bool:
 
 def apply_edit(event: CalendarEvent, field: str, value: str, now: datetime, tz: ZoneInfo) -> bool:
     """Change one field of `event` (ScheduleError if the value does not fit) and count a new
-    version of it; True when its start moved."""
+    version of it (not for `mention_room`, which no calendar holds); True when its start
+    moved."""
     moved = _set_field(event, field, value, now, tz)
-    event.sequence += 1
+    if field != "mention_room":
+        event.sequence += 1
     event.updated_at = now
     return moved
 
@@ -78,6 +84,8 @@ def _set_field(event: CalendarEvent, field: str, value: str, now: datetime, tz: 
             event.minutes = parse_minutes(value)
         case "kind":
             event.kind = parse_kind(value).value
+        case "mention_room":
+            event.mention_room = parse_switch(value)
         case "date" | "time":
             day = parse_date(value) if field == "date" else local.date()
             clock = parse_time(value) if field == "time" else local.time()

@@ -17,15 +17,17 @@ def event_end(event: CalendarEvent) -> datetime:
     return event.starts_at + timedelta(minutes=event.minutes)
 
 
-def calendar_ics(events: Sequence[CalendarEvent], server_name: str, now: datetime) -> bytes:
-    """RFC 5545: one VEVENT per event (each occurrence of a series is its own event).
-    Cancelled events are listed as CANCELLED, without their link."""
+def calendar_ics(
+    events: Sequence[CalendarEvent], name: str, server_name: str, now: datetime
+) -> bytes:
+    """RFC 5545: a calendar called `name`, one VEVENT per event (each occurrence of a series is
+    its own event). Cancelled events are listed as CANCELLED, without their link."""
     calendar = Calendar()
     calendar.add("prodid", "-//initiative-bot//Veranstaltungen//DE")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", "Webinare und Veranstaltungen")
+    calendar.add("x-wr-calname", name)
     for item in events:
         entry = Event()
         entry.add("uid", f"event-{item.id}@{server_name}")

@@ -121,6 +121,20 @@ def parse_minutes(text: str) -> int:
     return minutes
 
 
+SWITCH = {
+    **dict.fromkeys(("ja", "an", "yes", "on"), True),
+    **dict.fromkeys(("nein", "aus", "no", "off"), False),
+}
+
+
+def parse_switch(text: str) -> bool:
+    """ja/an/yes/on or nein/aus/no/off."""
+    value = text.strip().casefold()
+    if value not in SWITCH:
+        raise ScheduleError("bad_switch", value=text.strip())
+    return SWITCH[value]
+
+
 MAX_LINK = 500  # the database column's size
 
 

@@ -1,7 +1,8 @@
 """Read and write the initiatives CSV: UTF-8, header name,region,topics,description,contact,website.
 
 Parsing never raises on bad input: it returns the good rows with their line numbers and one
-error per bad row (German and English), so an import can be all-or-nothing or skip bad rows.
+error per bad row, so an import can be all-or-nothing or skip bad rows. Problems are catalogue
+keys (`csv.*`) with their values, so each reader gets them in their language.
 Line numbers are physical lines of the file; the header is line 1.
 """
 
@@ -11,10 +12,13 @@ import csv
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from bot.core.i18n import Texts
+from bot.core.render import Markdown
 from bot.text.analyzer import spreadsheet_safe, spreadsheet_text
+from config.settings import Lang
 from storage.initiatives import InitiativeRow, name_key
 
 COLUMNS = ("name", "region", "topics", "description", "contact", "website")
@@ -38,10 +42,24 @@ _SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file or a row: a catalogue key (`csv.*`) and its values."""
+
+    key: str
+    values: dict[str, str | int] = field(default_factory=dict)
+
+    def text(self, texts: Texts, lang: Lang) -> Markdown:
+        return texts.get(self.key, lang, **self.values)
+
+
+@dataclass(frozen=True)
 class RowError:
     line: int
-    message_de: str
-    message_en: str
+    problems: tuple[Problem, ...]
+
+    def message(self, texts: Texts, lang: Lang) -> Markdown:
+        """The problems as sentences in one line, as the import lists them."""
+        return Markdown(" ".join(problem.text(texts, lang) for problem in self.problems))
 
 
 def split_topics(text: str) -> tuple[str, ...]:
@@ -80,83 +98,33 @@ def is_website(text: str) -> bool:
     return host == "localhost" or ("." in host and _HOST.fullmatch(host) is not None)
 
 
-def problems(row: InitiativeRow) -> list[tuple[str, str]]:
-    """What is wrong with a row, as (German, English) messages; [] if it is fine."""
-    found: list[tuple[str, str]] = []
+def problems(row: InitiativeRow) -> list[Problem]:
+    """What is wrong with a row; [] if it is fine."""
+    found: list[Problem] = []
     if not row.name.strip():
-        found.append(("Name fehlt", "name is missing"))
+        found.append(Problem("csv.name.missing"))
     elif max(len(row.name), len(name_key(row.name))) > MAX_NAME:  # "ß" folds to "ss"
-        found.append(
-            (
-                f"Name ist länger als {MAX_NAME} Zeichen",
-                f"name is longer than {MAX_NAME} characters",
-            )
-        )
-    for label_de, label_en, value in (
-        ("Name", "name", row.name),
-        ("Region", "region", row.region),
-        ("Thema", "topic", " ".join(row.topics)),
+        found.append(Problem("csv.name.too_long", {"limit": MAX_NAME}))
+    for field_name, value in (
+        ("name", row.name),
+        ("region", row.region),
+        ("topics", " ".join(row.topics)),
     ):
         if _CONTROL.search(value) or "\n" in value or "\r" in value:
-            found.append(
-                (
-                    f"{label_de} enthält Steuerzeichen oder Zeilenumbrüche",
-                    f"{label_en} contains control characters or line breaks",
-                )
-            )
+            found.append(Problem(f"csv.{field_name}.control"))
     if len(row.region) > MAX_REGION:
-        found.append(
-            (
-                f"Region ist länger als {MAX_REGION} Zeichen",
-                f"region is longer than {MAX_REGION} characters",
-            )
-        )
+        found.append(Problem("csv.region.too_long", {"limit": MAX_REGION}))
     if len(row.topics) > MAX_TOPICS:
-        found.append((f"mehr als {MAX_TOPICS} Themen", f"more than {MAX_TOPICS} topics"))
+        found.append(Problem("csv.topics.too_many", {"limit": MAX_TOPICS}))
     if any(len(topic) > MAX_TOPIC for topic in row.topics):
-        found.append(
-            (
-                f"ein Thema ist länger als {MAX_TOPIC} Zeichen",
-                f"a topic is longer than {MAX_TOPIC} characters",
-            )
-        )
+        found.append(Problem("csv.topics.too_long", {"limit": MAX_TOPIC}))
     if len(row.description) > MAX_DESCRIPTION:
-        found.append(
-            (
-                f"Beschreibung ist länger als {MAX_DESCRIPTION} Zeichen",
-                f"description is longer than {MAX_DESCRIPTION} characters",
-            )
-        )
+        found.append(Problem("csv.description.too_long", {"limit": MAX_DESCRIPTION}))
     if row.contact is not None and not is_matrix_id(row.contact):
-        contact = row.contact[:80]
-        found.append(
-            (
-                f"Kontakt „{contact}“ ist keine Matrix-ID wie @name:server.de",
-                f"contact '{contact}' is not a Matrix ID like @name:server.org",
-            )
-        )
+        found.append(Problem("csv.contact.invalid", {"contact": row.contact[:80]}))
     if row.website is not None and not is_website(row.website):
-        website = row.website[:80]
-        found.append(
-            (
-                f"Webseite „{website}“ ist keine Adresse, die mit http:// oder https:// beginnt",
-                f"website '{website}' is not an address starting with http:// or https://",
-            )
-        )
+        found.append(Problem("csv.website.invalid", {"website": row.website[:80]}))
     return found
-
-
-def validate_row(row: InitiativeRow, lang: str = "de") -> list[str]:
-    """What is wrong with a row, in English for lang "en", else German; [] if fine."""
-    return [en if lang == "en" else de for de, en in problems(row)]
-
-
-def _error(line: int, found: list[tuple[str, str]]) -> RowError:
-    return RowError(
-        line,
-        "; ".join(de for de, _ in found) + ".",
-        "; ".join(en for _, en in found) + ".",
-    )
 
 
 def _decode(data: bytes) -> tuple[str | None, RowError | None]:
@@ -164,13 +132,7 @@ def _decode(data: bytes) -> tuple[str | None, RowError | None]:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        return None, RowError(
-            line,
-            f"Die Datei ist nicht UTF-8-kodiert (erstes falsches Zeichen in Zeile {line}). "
-            "Bitte als „CSV UTF-8“ speichern.",
-            f"The file is not UTF-8 encoded (first bad character on line {line}). "
-            "Please save it as 'CSV UTF-8'.",
-        )
+        return None, RowError(line, (Problem("csv.file.not_utf8", {"line": line}),))
 
 
 def _header_error(header: list[str]) -> RowError | None:
@@ -180,27 +142,15 @@ def _header_error(header: list[str]) -> RowError | None:
     repeated = sorted({column for column in names if names.count(column) > 1})
     if not (missing or unknown or repeated):
         return None
-    de: list[str] = []
-    en: list[str] = []
-    if missing:
-        de.append("es fehlen Spalten: " + ", ".join(missing))
-        en.append("missing columns: " + ", ".join(missing))
-    if unknown:
-        de.append("unbekannte Spalten: " + ", ".join(unknown))
-        en.append("unknown columns: " + ", ".join(unknown))
-    if repeated:
-        de.append("doppelte Spalten: " + ", ".join(repeated))
-        en.append("repeated columns: " + ", ".join(repeated))
-    hint_de = hint_en = ""
+    found = [
+        Problem(f"csv.header.{kind}", {"columns": ", ".join(columns)})
+        for kind, columns in (("missing", missing), ("unknown", unknown), ("repeated", repeated))
+        if columns
+    ]
+    found.append(Problem("csv.header.expected", {"columns": ",".join(COLUMNS)}))
     if len(header) == 1 and ";" in header[0]:
-        hint_de = " Die Spalten müssen durch Kommas getrennt sein, nicht durch Semikolons."
-        hint_en = " Columns must be separated by commas, not semicolons."
-    expected = ",".join(COLUMNS)
-    return RowError(
-        1,
-        f"Kopfzeile: {'; '.join(de)}. Erwartet: {expected}.{hint_de}",
-        f"Header: {'; '.join(en)}. Expected: {expected}.{hint_en}",
-    )
+        found.append(Problem("csv.header.semicolons"))
+    return RowError(1, tuple(found))
 
 
 def _row(fields: list[str], columns: list[str]) -> InitiativeRow:
@@ -253,44 +203,23 @@ def parse_initiatives_csv(
         key = name_key(row.name)
         if key and key in first_line:
             earlier = first_line[key]
-            found.append(
-                (
-                    f"Name „{row.name}“ steht schon in Zeile {earlier}",
-                    f"name '{row.name}' already appears on line {earlier}",
-                )
-            )
+            found.append(Problem("csv.name.repeated", {"name": row.name, "line": earlier}))
         if found:
-            errors.append(_error(line, found))
+            errors.append(RowError(line, tuple(found)))
             continue
         first_line[key] = line
         rows.append((line, row))
     if columns is None:
-        return [], [
-            RowError(
-                1,
-                "Die Datei ist leer; erwartet wird die Kopfzeile " + ",".join(COLUMNS) + ".",
-                "The file is empty; expected the header " + ",".join(COLUMNS) + ".",
-            )
-        ]
+        return [], [RowError(1, (Problem("csv.file.empty", {"columns": ",".join(COLUMNS)}),))]
     return rows, errors
 
 
 def _csv_error(line: int, problem: str) -> RowError:
-    return RowError(
-        line,
-        f"Die CSV-Struktur ist kaputt ({problem}); z. B. ein Anführungszeichen ohne Ende. "
-        "Ab hier wurde nichts mehr gelesen.",
-        f"The CSV structure is broken ({problem}), e.g. an unclosed quote. "
-        "Nothing after this point was read.",
-    )
+    return RowError(line, (Problem("csv.file.broken", {"problem": problem}),))
 
 
 def _count_error(line: int, found: int, expected: int) -> RowError:
-    return RowError(
-        line,
-        f"{found} Felder statt {expected}. Felder mit Komma müssen in Anführungszeichen stehen.",
-        f"{found} fields instead of {expected}. Fields containing commas must be quoted.",
-    )
+    return RowError(line, (Problem("csv.fields", {"count": found, "expected": expected}),))
 
 
 def write_initiatives_csv(rows: Iterable[InitiativeRow]) -> str:

@@ -89,7 +89,7 @@ def _compose(core: Core, pair: Pair) -> Reply:
         "second": pair.second.name,
         "second_region": pair.second.region,
         "second_contact": md.person(pair.second.contact or ""),
-        "why": pair.hit.explain(lang),
+        "why": pair.hit.explain(core.texts, lang),
     }
     mentions = tuple(UserId(c) for c in (pair.first.contact, pair.second.contact) if c)
     return Reply(core.texts.get("intros.post", lang, **values), mentions=mentions)

@@ -26,9 +26,12 @@ import snowballstemmer
 import yaml
 from rapidfuzz import fuzz, process
 
+from bot.core.i18n import Texts
+from bot.core.render import Markdown
 from bot.initiatives.regions import Regions, words
 from bot.text.analyzer import Analyzer, fold
 from config import CONFIG_DIR
+from config.settings import Lang
 
 SHIPPED_TOPICS = CONFIG_DIR / "topics.yaml"
 
@@ -273,13 +276,6 @@ def load_taxonomy(path: Path) -> Taxonomy:
         raise ValueError(f"{path}: {error}") from error
 
 
-_LABELS = {
-    "de": ("gemeinsam", "verwandt"),
-    "en": ("shared", "related"),
-    "de-simple": ("Gleiche Themen", "Ähnliche Themen"),
-}
-
-
 @dataclass(frozen=True)
 class Hit:
     """One ranked initiative and why it fits (topic labels, German; English alongside)."""
@@ -292,18 +288,17 @@ class Hit:
     shared_en: tuple[str, ...] = field(default=(), repr=False)
     related_en: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
-    def explain(self, lang: str = "de") -> str:
+    def explain(self, texts: Texts, lang: Lang) -> Markdown:
         """E.g. "gemeinsam: Wasserstoff; verwandt: Energie ↔ Klimaschutz"; "" if nothing."""
         english = lang == "en"
-        shared = self.shared_en if english else self.shared
-        related = self.related_en if english else self.related
-        first, second = _LABELS.get(lang, _LABELS["de"])
-        parts = []
-        if shared:
-            parts.append(f"{first}: {', '.join(shared)}")
-        if related:
-            parts.append(f"{second}: {', '.join(f'{a} ↔ {b}' for a, b in related)}")
-        return "; ".join(parts)
+        shared = ", ".join(self.shared_en if english else self.shared)
+        related = ", ".join(f"{a} ↔ {b}" for a, b in (self.related_en if english else self.related))
+        if shared and related:
+            return texts.get("match.why.both", lang, shared=shared, related=related)
+        if shared or related:
+            key = "match.why.shared" if shared else "match.why.related"
+            return texts.get(key, lang, topics=shared or related)
+        return Markdown("")
 
 
 @dataclass(frozen=True)

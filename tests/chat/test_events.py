@@ -220,6 +220,44 @@ async def test_edit_changes_fields_and_refuses_bad_values(
     assert event.starts_at == datetime(2026, 12, 3, 14, 30, tzinfo=UTC)
 
 
+async def test_a_coordinator_has_the_posts_notify_everyone_where_the_bot_may(
+    dispatcher: Dispatcher,
+    services: Services,
+    announcer: Announcer,
+    homeserver: RecordingTransport,
+    clock: Clock,
+) -> None:
+    news, lobby = ROOMS
+    homeserver.may_ping = {news}
+    homeserver.names = {lobby: "Lobby"}
+
+    async def edit(change: str) -> str:
+        msg = Incoming(RoomId("!shell"), COORDINATOR, EventId(f"$e-{next(_ids)}"), change, T0)
+        return "\n".join(r.text for r in await dispatcher.handle(msg, homeserver))
+
+    await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
+    assert "ja“ oder „nein" in await edit("/webinar edit 1 alle=vielleicht")
+    switched = await edit("/webinar edit 1 alle=ja")
+    assert "@room (alle im Raum benachrichtigen): an." in switched
+    assert "darf ich nicht alle benachrichtigen" in switched and "Lobby" in switched
+    assert "· @room" in await say(dispatcher, "!webinar list")
+    assert "aus." in await edit("/webinar edit 1 everyone=no")
+    await edit("/webinar edit 1 room=an")
+
+    start = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
+    for moment in (start - timedelta(hours=1), start + timedelta(minutes=70)):
+        clock.now = moment
+        await announcer.rebuild(homeserver)
+    by_room = {room: [s.reply for s in homeserver.sent if s.room_id == room] for room in ROOMS}
+    reminder, prompt = by_room[news]
+    assert reminder.mention_room and reminder.text.startswith("@room Erinnerung:")
+    assert not prompt.mention_room  # the feedback prompt notifies nobody
+    assert not any(reply.mention_room or "@room" in reply.text for reply in by_room[lobby])
+    async with services.db.read() as session:
+        event = await session.get(CalendarEvent, 1)
+    assert event is not None and event.sequence == 0  # no calendar holds the switch
+
+
 # -- scheduled posts ---------------------------------------------------------------------------
 
 

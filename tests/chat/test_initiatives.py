@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.core.messages import UserId
 from bot.initiatives.csv_import import export_csv, import_csv
 from config import CONFIG_DIR
+from config.settings import Settings
 from handlers.initiatives import watch_directory
 from tests.fakes import COORDINATOR, MEMBER, RecordingTransport
 
@@ -110,6 +113,20 @@ async def test_add_rejects_bad_input_and_stores_nothing(chat) -> None:
     assert usage.startswith("Aufruf: !initiative anlegen")
     [gone] = await chat("!initiative A")
     assert "kenne ich nicht" in gone
+
+
+async def test_every_problem_is_listed_in_the_member_s_language(chat) -> None:
+    await chat("!sprache einfach", user=COORDINATOR)
+    [text] = await chat(
+        "!initiative anlegen A | Jena | Optik | d | kontakt | www.a.de", user=COORDINATOR
+    )
+    assert text.startswith("Das kann ich so nicht speichern:")
+    assert "Der Kontakt „kontakt“ ist falsch." in text
+    assert "Die Web-Seite „www.a.de“ ist falsch." in text
+    assert text.endswith("Ich habe nichts gespeichert.")
+    await chat("!sprache en", user=COORDINATOR)
+    [text] = await chat("!initiative add A | Jena | Optik | d | kontakt", user=COORDINATOR)
+    assert 'The contact "kontakt" is not a Matrix ID' in text
 
 
 async def test_contact_edits_own_initiative_only(demo, chat) -> None:
@@ -311,3 +328,31 @@ async def test_the_requester_hears_when_the_new_contact_cannot_be_reached(demo, 
     replies = await chat(f"!initiative bearbeiten {HUB} | kontakt={NEW}", user=COORDINATOR)
     assert f"Ich habe {NEW} gefragt" in replies[0]
     assert replies[1].startswith(f"Ich konnte {NEW} keine Direktnachricht schicken.")
+
+
+@pytest.mark.parametrize(
+    ("lang", "listed", "summary"),
+    [
+        ("de", "Zeile 3: Der Name fehlt.", "1 neu, 0 aktualisiert, 1 übersprungen"),
+        ("en", "Line 3: The name is missing.", "1 created, 0 updated, 1 skipped"),
+        ("de-simple", "Zeile 3: Der Name fehlt.", "1 neu.\n0 geändert.\n1 nicht gespeichert."),
+    ],
+)
+def test_cli_import_speaks_the_bot_s_language(
+    lang: str,
+    listed: str,
+    summary: str,
+    tmp_path: Path,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(HEADER + "A,Jena,Optik,,,\n,Jena,Optik,,,\n", encoding="utf-8")
+    monkeypatch.setenv("BOT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BOT_LANGUAGE", lang)
+    assert main(["initiatives", "import", str(source)]) == 1
+    out = capsys.readouterr()
+    assert out.err.splitlines()[0] == listed
+    assert main(["initiatives", "import", "--skip-invalid", str(source)]) == 0
+    assert capsys.readouterr().out.strip() == summary

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import icalendar
 import pytest
-from nio import Event, RoomMemberEvent, RoomMessagesResponse
+from nio import Event, RoomGetStateEventResponse, RoomMemberEvent, RoomMessagesResponse
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -211,3 +211,35 @@ async def test_calendar_feed_parses(stage: Stage) -> None:
     assert str(event["SUMMARY"]) == TITLE
     assert str(event["UID"]) == "event-1@localhost"
     assert str(event["STATUS"]) == "CONFIRMED"
+
+
+async def test_a_room_ping_notifies_everyone_only_where_the_bot_may(stage: Stage) -> None:
+    bot, watcher = stage.bot, stage.coordinator
+    news, network = stage.rooms
+    state = await watcher.room_get_state_event(news, "m.room.power_levels")
+    assert isinstance(state, RoomGetStateEventResponse), state
+    levels = dict(state.content)
+    levels["users"] = {**levels.get("users", {}), bot.user_id: 50}  # "room" notifications: 50
+    await watcher.room_put_state(news, "m.room.power_levels", levels)
+    start = (datetime.now(UTC) + LEAD).replace(microsecond=0)  # first reminder in 20 s
+    line = f"/webinar add {start.astimezone(BERLIN):%d.%m.%Y %H:%M:%S} | {TITLE} Zwei"
+    added = await command(watcher, news, bot, line)
+    event_id = added.split("ID ", 1)[1].split()[0].rstrip(":,.")
+
+    deadline = time.monotonic() + 15  # until the bot has synced its new power level
+    while "Ankündigungen" in (
+        answer := await command(watcher, news, bot, f"/webinar edit {event_id} alle=ja")
+    ):
+        assert time.monotonic() < deadline, answer
+    assert "darf ich nicht alle benachrichtigen" in answer and "Netzwerk" in answer
+
+    def reminder(event: Event) -> bool:
+        body = event.source.get("content", {}).get("body", "")
+        return event.sender == bot.user_id and f"„{TITLE} Zwei“" in body and "Erinnerung" in body
+
+    pinged = await wait_for_event(watcher, news, reminder, 30)
+    assert pinged.source["content"]["m.mentions"] == {"user_ids": [], "room": True}
+    assert pinged.source["content"]["body"].startswith("@room Erinnerung:")
+    plain = await wait_for_event(watcher, network, reminder, 30)
+    assert plain.source["content"]["m.mentions"] == {"user_ids": []}
+    assert plain.source["content"]["body"].startswith("Erinnerung:")

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import pytest
 
-from bot.initiatives.csv_io import parse_initiatives_csv, validate_row, write_initiatives_csv
+from bot.core.i18n import load_texts
+from bot.initiatives.csv_io import parse_initiatives_csv, problems, write_initiatives_csv
 from bot.initiatives.regions import bundesland_of
 from config import CONFIG_DIR
+from config.settings import Lang
 from storage.initiatives import InitiativeRow
 
 HEADER = "name,region,topics,description,contact,website\n"
 DEMO = CONFIG_DIR / "demo" / "initiatives.csv"
+TEXTS = load_texts(CONFIG_DIR / "texts.yaml")[0]
 
 
-def parse(text: str) -> tuple[list[tuple[int, InitiativeRow]], list[tuple[int, str]]]:
+def parse(
+    text: str, lang: Lang = "en"
+) -> tuple[list[tuple[int, InitiativeRow]], list[tuple[int, str]]]:
     rows, errors = parse_initiatives_csv(text.encode("utf-8"))
-    return rows, [(error.line, error.message_en) for error in errors]
+    return rows, [
+        (
+            error.line,
+            TEXTS.plain("csv.line", lang, line=error.line, problems=error.message(TEXTS, lang)),
+        )
+        for error in errors
+    ]
+
+
+def messages(row: InitiativeRow, lang: Lang = "en") -> list[str]:
+    return [TEXTS.plain(problem.key, lang, **problem.values) for problem in problems(row)]
 
 
 def test_good_rows_are_read_with_their_line_numbers() -> None:
@@ -61,7 +76,8 @@ def test_bad_encoding_is_one_error_with_its_line() -> None:
     assert rows == []
     assert len(errors) == 1
     assert errors[0].line == 3
-    assert "UTF-8" in errors[0].message_en and "UTF-8" in errors[0].message_de
+    for lang in ("de", "en", "de-simple"):
+        assert "UTF-8" in errors[0].message(TEXTS, lang)
 
 
 def test_missing_columns_are_named() -> None:
@@ -82,7 +98,7 @@ def test_empty_file_is_an_error() -> None:
 
 def test_empty_name_is_an_error() -> None:
     _, errors = parse(HEADER + "A,R,T,D,,\n  ,R,T,D,,\n")
-    assert errors == [(3, "name is missing.")]
+    assert errors == [(3, "Line 3: The name is missing.")]
 
 
 def test_duplicate_names_ignore_case_and_name_the_first_line() -> None:
@@ -135,6 +151,7 @@ def test_wrong_field_count_and_broken_quotes_are_errors() -> None:
     _, errors = parse(HEADER + "A,R,T,D,,,extra\nB,R\n" + 'C,R,T,"unclosed,,\n')
     assert [line for line, _ in errors] == [2, 3, 4]
     assert "7 fields instead of 6" in errors[0][1]
+    assert "1 field instead of 6" in parse(HEADER + "B\n")[1][0][1]
 
 
 def test_every_bad_row_is_listed_and_good_rows_stay_available() -> None:
@@ -143,19 +160,34 @@ def test_every_bad_row_is_listed_and_good_rows_stay_available() -> None:
     assert [line for line, _ in errors] == [3, 4, 5]
 
 
-def test_validate_row_speaks_german_or_english() -> None:
+def test_problems_read_in_every_language() -> None:
     row = InitiativeRow("", "R", (), "", "nobody", None)
-    assert validate_row(row) == [
-        "Name fehlt",
-        "Kontakt „nobody“ ist keine Matrix-ID wie @name:server.de",
+    assert messages(row, "de") == [
+        "Der Name fehlt.",
+        "Der Kontakt „nobody“ ist keine Matrix-ID wie @name:server.de.",
     ]
-    assert validate_row(row, "en")[0] == "name is missing"
-    assert validate_row(InitiativeRow("A", "", (), "", None, None)) == []
+    assert messages(row)[0] == "The name is missing."
+    assert "Der Kontakt „nobody“ ist falsch." in messages(row, "de-simple")[1]
+    assert problems(InitiativeRow("A", "", (), "", None, None)) == []
+
+
+def test_german_import_lists_each_line_in_german() -> None:
+    _, errors = parse(HEADER + "A,R,T,D,,,extra\n", "de")
+    assert errors == [
+        (
+            2,
+            "Zeile 2: Die Zeile hat 7 Felder statt 6. "
+            "Felder mit Komma müssen in Anführungszeichen stehen.",
+        )
+    ]
 
 
 def test_overlong_fields_are_rejected() -> None:
     row = InitiativeRow("N" * 201, "R", ("T" * 101,), "", None, None)
-    assert len(validate_row(row, "en")) == 2
+    assert messages(row) == [
+        "The name is longer than 200 characters.",
+        "A topic is longer than 100 characters.",
+    ]
 
 
 def test_written_csv_reads_back_unchanged() -> None:

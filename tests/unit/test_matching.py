@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.i18n import load_texts
 from bot.initiatives.csv_io import parse_initiatives_csv
 from bot.initiatives.matcher import (
     SHIPPED_TOPICS,
@@ -21,6 +22,8 @@ from bot.text.lexicon import load_lexicon
 from config import CONFIG_DIR
 from storage.initiatives import InitiativeRow
 from tests.eval_matching import DATA, evaluate
+
+TEXTS = load_texts(CONFIG_DIR / "texts.yaml")[0]
 
 LEXICON = load_lexicon(CONFIG_DIR / "lexicon")
 
@@ -87,8 +90,8 @@ def test_explanation_names_the_shared_topic(analyzer: Analyzer, taxonomy: Taxono
     matcher = Matcher(SYNONYM_ONLY, analyzer, taxonomy)
     best = matcher.similar("Elektrolyse Nord", 1)[0]
     assert best.shared[0] == "Wasserstoff"
-    assert best.explain("de") == "gemeinsam: Wasserstoff"
-    assert best.explain("en") == "shared: Hydrogen"
+    assert best.explain(TEXTS, "de") == "gemeinsam: Wasserstoff"
+    assert best.explain(TEXTS, "en") == "shared: Hydrogen"
 
 
 def test_explanation_names_related_topics(analyzer: Analyzer, taxonomy: Taxonomy) -> None:
@@ -99,7 +102,7 @@ def test_explanation_names_related_topics(analyzer: Analyzer, taxonomy: Taxonomy
     assert hit.name == "Klima Nord"
     assert hit.shared == ()
     assert hit.related == (("Wasserstoff", "Klimaschutz"),)
-    assert hit.explain() == "verwandt: Wasserstoff ↔ Klimaschutz"
+    assert hit.explain(TEXTS, "de") == "verwandt: Wasserstoff ↔ Klimaschutz"
 
 
 def test_similar_excludes_itself_and_ranks_best_first(demo: Matcher) -> None:
@@ -209,8 +212,12 @@ def test_empty_matcher_answers_empty(analyzer: Analyzer, taxonomy: Taxonomy) -> 
 
 def test_hit_explains_in_plain_language() -> None:
     hit = Hit("A", 0.5, ("Stahl",), (), shared_en=("Steel",))
-    assert hit.explain("de-simple") == "Gleiche Themen: Stahl"
-    assert hit.explain("en") == "shared: Steel"
+    assert hit.explain(TEXTS, "de-simple") == "Gleiche Themen: Stahl"
+    assert hit.explain(TEXTS, "en") == "shared: Steel"
+    both = Hit("A", 0.5, ("Stahl",), (("Wasserstoff", "Klimaschutz"),))
+    assert both.explain(TEXTS, "de-simple") == (
+        "Gleiche Themen: Stahl. Ähnliche Themen: Wasserstoff ↔ Klimaschutz"
+    )
 
 
 def test_broken_taxonomy_is_reported(tmp_path: Path) -> None:

@@ -63,3 +63,6 @@ def test_every_message_names_whom_it_mentions() -> None:
     assert reply["m.mentions"] == {"user_ids": ["@a:x"]}
     for file in (Attachment("a.ics", "text/calendar", b"x"), Attachment("c.png", "image/png", b"")):
         assert file_content(file)["m.mentions"] == {}
+    [everyone] = message_contents(Reply(md.escape("@room Erinnerung"), mention_room=True), None)
+    assert everyone["m.mentions"] == {"user_ids": [], "room": True}
+    assert everyone["body"] == "@room Erinnerung"

@@ -50,12 +50,12 @@ def message_contents(reply: Reply, to: Incoming | None) -> list[dict[str, Any]]:
     """The reply as m.notice contents with escaped HTML, as rich replies (inside the thread if
     there is one). A reply too large for one event is split at line breaks into several, each
     within CONTENT_BUDGET encoded bytes (they then carry the plain text as HTML)."""
-    whole = _content(reply.text, reply.html, reply.mentions, to)
+    whole = _content(reply.text, reply.html, reply, to)
     if encoded_size(whole) <= CONTENT_BUDGET:
         return [whole]
-    parts = _split(reply.text, CONTENT_BUDGET - encoded_size(_content("", "", reply.mentions, to)))
+    parts = _split(reply.text, CONTENT_BUDGET - encoded_size(_content("", "", reply, to)))
     return [
-        _content(part, None, reply.mentions if number == 0 else (), to)
+        _content(part, None, reply if number == 0 else None, to)
         for number, part in enumerate(parts)
     ]
 
@@ -98,15 +98,17 @@ def _split(text: str, budget: int) -> list[str]:
 
 
 def _content(
-    text: str, html: str | None, mentions: tuple[UserId, ...], to: Incoming | None
+    text: str, html: str | None, mentioning: Reply | None, to: Incoming | None
 ) -> dict[str, Any]:
+    """One m.notice; it mentions the people `mentioning` names (and the room if it asks), and
+    the sender of the message it replies to."""
     content: dict[str, Any] = {
         "msgtype": "m.notice",
         "body": text,
         "format": "org.matrix.custom.html",
         "formatted_body": html or escape(text).replace("\n", "<br>"),
     }
-    named = list(mentions)
+    named = list(mentioning.mentions) if mentioning else []
     if to is not None:
         named.append(to.sender)
         in_reply_to = {"event_id": to.event_id}
@@ -120,6 +122,8 @@ def _content(
         else:
             content["m.relates_to"] = {"m.in_reply_to": in_reply_to}
     content["m.mentions"] = {"user_ids": sorted(set(named))}
+    if mentioning and mentioning.mention_room:
+        content["m.mentions"]["room"] = True
     return content
 
 
@@ -225,6 +229,10 @@ class MatrixTransport:
             if (room := self.client.rooms.get(room_id)) is not None
         ]
         return max(levels, default=0)
+
+    def may_mention_room(self, room_id: RoomId) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and room.power_levels.can_user_notify(self.client.user_id, "room")
 
     def is_direct_chat(self, room_id: RoomId, user_id: UserId) -> bool:
         return is_direct_chat(self.client, self.direct_rooms, room_id, user_id)
