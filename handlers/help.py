@@ -113,7 +113,7 @@ def _details(ctx: Ctx, command: Described) -> md.Markdown:
 
 
 def _topic_names(ctx: Ctx) -> md.Markdown:
-    prefix = "!help" if ctx.lang == "en" else "!hilfe"
+    prefix = ctx.commands.family("hilfe")[0].invocation(ctx.lang)
     names = (f"{prefix} {ctx.t(f'help.topic.{t}.name')}" for t in TOPICS)
     return md.Markdown(" · ".join(md.code(name) for name in names))
 

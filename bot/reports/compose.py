@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.reports.figures import STARS, Figures, few
-from bot.reports.period import day_text
 from bot.reports.words import Words, theme_text
 
 TREND_DESCRIBED = 10  # events named in the chart's text description
@@ -62,7 +61,7 @@ class Document:
 def plain_summary(figures: Figures, words: Words) -> str:
     """The one paragraph at the top, in plain language."""
     f, w = figures, words
-    period = f.period.label(w.lang)
+    period = w.period(f.period)
     sentences = [w.t("plain.events", period=period, held=w.number(len(f.held)))]
     feedback = f.feedback
     if feedback.ratings == 0:
@@ -90,7 +89,7 @@ def short_summary(figures: Figures, words: Words) -> str:
     f, w = figures, words
     feedback, q, i = f.feedback, f.questions, f.initiatives
     lines = [
-        w.t("short.title", period=f.period.label(w.lang), generated=w.moment(f.generated_at)),
+        w.t("short.title", period=w.period(f.period), generated=w.moment(f.generated_at)),
         plain_summary(f, w),
         w.t(
             "short.figures",
@@ -116,7 +115,7 @@ def ratings_chart(figures: Figures, words: Words) -> Chart:
         values.append(event.average if show else None)
         notes.append(w.average(event.average, event.ratings))
     return Chart(
-        title=w.t("chart.ratings.title", period=figures.period.label(w.lang)),
+        title=w.t("chart.ratings.title", period=w.period(figures.period)),
         axis=w.t("chart.ratings.axis"),
         labels=labels,
         values=values,
@@ -166,14 +165,14 @@ def document(figures: Figures, words: Words) -> Document:
     f, w = figures, words
     subtitle = w.t(
         "subtitle",
-        first=day_text(f.period.first, w.lang),
-        last=day_text(f.period.last, w.lang),
+        first=w.date(f.period.first),
+        last=w.date(f.period.last),
         generated=w.moment(f.generated_at),
     )
     blocks: list[Block] = [Heading(w.t("heading.summary")), Paragraph(plain_summary(f, w))]
     blocks += _events(f, w) + _feedback(f, w) + _questions(f, w) + _initiatives(f, w)
     blocks.append(Paragraph(w.t("privacy_note"), small=True))
-    return Document(w.t("title", period=f.period.label(w.lang)), subtitle, blocks)
+    return Document(w.t("title", period=w.period(f.period)), subtitle, blocks)
 
 
 def _events(f: Figures, w: Words) -> list[Block]:

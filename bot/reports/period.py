@@ -1,4 +1,4 @@
-"""The period a report covers: parsed from what coordinators type, named as readers say it.
+"""The period a report covers, parsed from what coordinators type (words.py names it).
 
 Chat: `2026-Q4`, `2026-11`, `2026`, `01.10.2026-31.12.2026` (also ISO dates, and `bis`/`to`
 between them). Command line: single dates, `2026-10-01` or `01.10.2026`. Without a period: the
@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from babel.dates import format_date
 
 _DATE = r"(?:\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{1,2}-\d{1,2})"
 _QUARTER = re.compile(r"(\d{4})\s*[-/ ]\s*Q([1-4])|Q([1-4])\s*[-/ ]\s*(\d{4})", re.IGNORECASE)
@@ -43,7 +41,7 @@ class Period:
         if self.kind == "month":
             return f"{self.first:%Y-%m}"
         if self.kind == "quarter":
-            return f"{self.first.year}-Q{(self.first.month - 1) // 3 + 1}"
+            return f"{self.first.year}-Q{self.quarter}"
         if self.kind == "year":
             return str(self.first.year)
         return f"{self.first.isoformat()}_{self.last.isoformat()}"
@@ -55,25 +53,9 @@ class Period:
         end = datetime.combine(self.last + timedelta(days=1), time(), tz).astimezone(UTC)
         return start, end
 
-    def label(self, lang: str) -> str:
-        """`November 2026`, `4. Quartal 2026` / `Q4 2026`, `2026`, `01.10.2026 – 31.12.2026`."""
-        locale = "en" if lang == "en" else "de"
-        if self.kind == "month":
-            return format_date(self.first, "LLLL y", locale=locale)
-        if self.kind == "quarter":
-            number = (self.first.month - 1) // 3 + 1
-            return (
-                f"Q{number} {self.first.year}"
-                if lang == "en"
-                else (f"{number}. Quartal {self.first.year}")
-            )
-        if self.kind == "year":
-            return str(self.first.year)
-        return f"{day_text(self.first, lang)} – {day_text(self.last, lang)}"
-
-
-def day_text(day: date, lang: str) -> str:
-    return day.isoformat() if lang == "en" else f"{day:%d.%m.%Y}"
+    @property
+    def quarter(self) -> int:
+        return (self.first.month - 1) // 3 + 1
 
 
 def month(year: int, number: int) -> Period:

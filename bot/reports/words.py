@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
-from bot.core.i18n import Texts, decimal
+from bot.core.i18n import LOCALES, Texts, decimal
 from bot.reports.figures import few
+from bot.reports.period import Period
 from config.settings import Lang
 
 FEW_TEXT = "< 3"
@@ -34,15 +35,11 @@ class Words:
     lang: Lang
     tz: ZoneInfo
 
-    @property
-    def locale(self) -> str:
-        return "en" if self.lang == "en" else "de"
-
     def t(self, key: str, **values: Any) -> str:
         return self.texts.plain(f"report.{key}", self.lang, **values)
 
     def number(self, value: int) -> str:
-        return format_decimal(value, locale=self.locale)
+        return format_decimal(value, locale=LOCALES[self.lang])
 
     def people(self, count: int) -> str:
         """A count of people (or of what people did): "< 3" for one or two."""
@@ -66,14 +63,27 @@ class Words:
             return "–"
         return self.t("percent", value=self.decimal(100 * part / whole))
 
-    def day(self, moment: datetime) -> str:
+    def period(self, period: Period) -> str:
+        """`November 2026`, `4. Quartal 2026` / `Q4 2026`, `2026`, `01.10.2026 – 31.12.2026`."""
+        if period.kind == "month":
+            return format_date(period.first, "LLLL y", locale=LOCALES[self.lang])
+        if period.kind == "quarter":
+            return self.t("period.quarter", number=period.quarter, year=str(period.first.year))
+        if period.kind == "year":
+            return str(period.first.year)
+        return f"{self.date(period.first)} – {self.date(period.last)}"
+
+    def date(self, day: date) -> str:
         pattern = "yyyy-MM-dd" if self.lang == "en" else "dd.MM.yyyy"
-        return format_datetime(moment.astimezone(self.tz), pattern, locale=self.locale)
+        return format_date(day, pattern, locale=LOCALES[self.lang])
+
+    def day(self, moment: datetime) -> str:
+        return self.date(moment.astimezone(self.tz).date())
 
     def short_day(self, moment: datetime) -> str:
         """Day and month only, for chart labels: `03.11.` or `11-03`."""
         pattern = "MM-dd" if self.lang == "en" else "dd.MM."
-        return format_datetime(moment.astimezone(self.tz), pattern, locale=self.locale)
+        return format_datetime(moment.astimezone(self.tz), pattern, locale=LOCALES[self.lang])
 
     def moment(self, moment: datetime) -> str:
         local = moment.astimezone(self.tz)

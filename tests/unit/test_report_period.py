@@ -6,9 +6,17 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.reports.period import PeriodError, last_full_month, parse_date, parse_period
-from bot.reports.words import theme_text
-from config.settings import Settings
+from bot.core.i18n import load_texts
+from bot.reports.period import Period, PeriodError, last_full_month, parse_date, parse_period
+from bot.reports.words import Words, theme_text
+from config import CONFIG_DIR
+from config.settings import Lang, Settings
+
+TEXTS = load_texts(CONFIG_DIR / "texts.yaml")[0]
+
+
+def named(period: Period, lang: Lang) -> str:
+    return Words(TEXTS, lang, Settings(_env_file=None).tz).period(period)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
@@ -54,7 +62,7 @@ from config.settings import Settings
 def test_periods(text: str, first: date, last: date, key: str, german: str, english: str) -> None:
     period = parse_period(text)
     assert (period.first, period.last, period.key) == (first, last, key)
-    assert (period.label("de"), period.label("en")) == (german, english)
+    assert (named(period, "de"), named(period, "en")) == (german, english)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +79,7 @@ def test_dates_and_the_default_month() -> None:
     with pytest.raises(PeriodError):
         parse_date("10/01/2026")
     assert last_full_month(date(2027, 1, 15)).key == "2026-12"
-    assert last_full_month(date(2026, 3, 1)).label("de") == "Februar 2026"
+    assert named(last_full_month(date(2026, 3, 1)), "de") == "Februar 2026"
 
 
 def test_bounds_follow_the_local_midnight() -> None:
