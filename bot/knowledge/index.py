@@ -135,17 +135,6 @@ def _slip(typed: str, meant: str) -> bool:
     )
 
 
-def _asked(message: str) -> str | None:
-    """The sentences of a longer message that ask something, when others only tell around
-    them ("Wir sind eine Initiative aus der Lausitz. Wer hat euch beauftragt?"); None when
-    every sentence asks or none does."""
-    sentences = [part for part in _SENTENCE_BREAK.split(message) if part.strip()]
-    asking = [part for part in sentences if part.rstrip().endswith("?")]
-    if not asking or len(asking) == len(sentences):
-        return None
-    return " ".join(asking)
-
-
 def overlap(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     """How much two weighted term sets share: the weight of the shared terms over the weight
     of all their terms (0: nothing in common, 1: the same terms)."""
@@ -267,6 +256,21 @@ class KnowledgeIndex:
     @staticmethod
     def _idf_of(df: int, count: int) -> float:
         return math.log(1 + (count - df + 0.5) / (df + 0.5))
+
+    def _asked(self, message: str) -> str | None:
+        """The sentences of a longer message that ask something (ending in "?" or asking with
+        a phrase like "Nennen Sie mir ..."), when others only tell around them ("Wir sind eine
+        Initiative aus der Lausitz. Wer hat euch beauftragt?"); None when every sentence asks
+        or none does."""
+        sentences = [part for part in _SENTENCE_BREAK.split(message) if part.strip()]
+        if len(sentences) < 2:
+            return None
+        asking = [
+            part for part in sentences if part.rstrip().endswith("?") or self._analyzer.asks(part)
+        ]
+        if not asking or len(asking) == len(sentences):
+            return None
+        return " ".join(asking)
 
     def _correct(self, term: str) -> tuple[str | None, bool, bool]:
         """The indexed term an unknown query term is a typo of (or None), whether the
@@ -484,7 +488,7 @@ class KnowledgeIndex:
         are read together, as one question."""
         if context:
             question = f"{context}\n{question}"
-        asked = _asked(question)
+        asked = self._asked(question)
         query = self._query(question, asked)
         intents = _intents(asked or question)
         ranked = self._rank(query, intents)

@@ -194,10 +194,18 @@ class Analyzer:
         self._filler_slips = frozenset(_slips(self._stopwords)) - words
         for group in synonyms:
             self._add_group(group)
-        for phrase in lexicon.fillers:
-            pattern = tuple(self._variants(self._forms(word)) for word in _words(phrase))
-            for form in pattern[0]:
-                self._phrases.setdefault(form, []).append((pattern, ""))
+        self._requests: dict[str, list[tuple[frozenset[str], ...]]] = {}
+        for phrases, kind in ((lexicon.fillers, None), (lexicon.requests, self._requests)):
+            for phrase in phrases:
+                pattern = tuple(
+                    self._variants(self._forms(word))
+                    for word in _words(phrase)
+                    if len(word) > 1 or word.isdigit()  # as _token_parts reads text
+                )
+                for form in pattern[0]:
+                    self._phrases.setdefault(form, []).append((pattern, ""))
+                    if kind is not None:
+                        kind.setdefault(form, []).append(pattern)
         self._verb_stems = frozenset(self._forms(form)[1] for form in lexicon.verb_forms)
         for lang in ("de", "en"):  # load the word lists now, not on the first question
             zipf_frequency("und", lang, wordlist="small")
@@ -208,6 +216,18 @@ class Analyzer:
         english = sum(word in self._lexicon.english_cues for word in words)
         german = sum(word in self._lexicon.german_cues for word in words)
         return "en" if english > german else "de"
+
+    def asks(self, text: str) -> bool:
+        """Whether `text` holds a phrase that asks without a question mark ("Nennen Sie mir
+        die Zahlen", "I'd like to know")."""
+        words = self._units(text)
+        particles = self._lexicon.particles
+        return any(
+            _phrase_end(words, position, pattern, particles)
+            for position, word in enumerate(words)
+            for form in word.variants
+            for pattern in self._requests.get(form, ())
+        )
 
     def is_verb_form(self, term: str) -> bool:
         """Whether a query term is the stem of an inflected German verb ("hiess", "genannt")."""

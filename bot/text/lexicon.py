@@ -1,5 +1,6 @@
 """The word lists the analyser reads text with (config/lexicon): stop words, particles, filler
-phrases, the cue words that tell German from English, and inflected German verb forms."""
+phrases, phrases that ask, the cue words that tell German from English, and inflected German
+verb forms."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ class Lexicon:
     stopwords: frozenset[str]  # German and English
     particles: frozenset[str]  # may stand inside a phrase ("was genau macht ihr")
     fillers: tuple[str, ...]  # chat idioms that are no part of a question ("am besten")
+    requests: tuple[str, ...]  # phrases that ask without a question mark ("nennen Sie mir")
     german_cues: frozenset[str]  # function words that tell the two languages apart
     english_cues: frozenset[str]
     verb_forms: frozenset[str]  # inflected German verbs ("hiess", "genannt"), folded
@@ -33,6 +35,7 @@ def load_lexicon(folder: Path) -> Lexicon:
         stopwords=frozenset(words["stopwords.de.txt"] + words["stopwords.en.txt"]),
         particles=frozenset(words["particles.txt"]),
         fillers=tuple(words["fillers.txt"]),
+        requests=tuple(words["requests.txt"]),
         german_cues=frozenset(words["cues.de.txt"]),
         english_cues=frozenset(words["cues.en.txt"]),
         verb_forms=frozenset(words["verbs.de.txt"]),
@@ -44,6 +47,7 @@ _FILES = (
     "stopwords.en.txt",
     "particles.txt",
     "fillers.txt",
+    "requests.txt",
     "cues.de.txt",
     "cues.en.txt",
     "verbs.de.txt",

@@ -317,6 +317,20 @@ def test_sentences_around_the_question_do_not_drown_it(shipped: KnowledgeIndex) 
     assert answer_id(shipped, train) is None
 
 
+def test_a_request_without_a_question_mark_is_the_question(shipped: KnowledgeIndex) -> None:
+    kreistag = (
+        "Ich arbeite in der Wirtschaftsförderung eines Landkreises und bereite eine Sitzung "
+        "des Kreistags vor. Nennen Sie mir bitte das Ministerium, das die Servicestelle "
+        "beauftragt hat."
+    )
+    assert answer_id(shipped, kreistag) == "auftraggeber"
+    english = (
+        "Our network is based in Lower Saxony and we are planning next year. "
+        "I'd like to know which ministry commissioned the service centre."
+    )
+    assert answer_id(shipped, english) == "auftraggeber"
+
+
 def test_an_aspect_entry_answers_only_the_question_it_asks(shipped: KnowledgeIndex) -> None:
     # three entries about founding: the general one, where (places) and who (partners)
     assert answer_id(shipped, "ini gründen, wie geht das") == "neue-initiativen"

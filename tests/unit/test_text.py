@@ -73,6 +73,13 @@ def test_chat_filler_is_dropped(analyzer: Analyzer) -> None:
     assert analyzer.terms("any upcoming hydrogen network soon?") == ["wasserstoff", "network"]
 
 
+def test_a_request_asks_and_carries_no_terms(analyzer: Analyzer) -> None:
+    assert analyzer.asks("Nennen Sie mir bitte die Zahlen.")
+    assert analyzer.asks("I'd like to know the numbers.")
+    assert not analyzer.asks("Wir nennen unsere Initiative Netzwerk Nord.")
+    assert analyzer.terms("Nennen Sie mir das Netzwerk.") == analyzer.terms("Netzwerk")
+
+
 def test_slips_of_filler_words_are_filler(analyzer: Analyzer) -> None:
     assert analyzer.terms("Warum solte das Netzwerk wachsen?") == analyzer.terms("Netzwerk wachsen")
     assert analyzer.terms("Wie wurden die Netzwerke gebildet?") == analyzer.terms(
