@@ -10,10 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Result, delete, event, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine.url import make_url
@@ -25,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.models import BotState, HandledEvent
+
+if TYPE_CHECKING:  # alembic is imported only when there is something to migrate
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -79,8 +80,11 @@ class Database:
                 await asyncio.sleep(delay)
 
     async def upgrade(self, extra_versions: Sequence[Path] = ()) -> None:
-        """Apply every migration (and those in `extra_versions`, a test's own)."""
+        """Apply every migration (and those in `extra_versions`, a test's own); a database
+        already at the newest shipped revision is left as it is, without loading alembic."""
         async with self.engine.connect() as conn:
+            if not extra_versions and await conn.run_sync(_revision) == shipped_head():
+                return
             await conn.run_sync(_upgrade, tuple(extra_versions))
 
     async def ping(self) -> bool:
@@ -157,9 +161,27 @@ class MigrationError(RuntimeError):
     """The migrations left the database inconsistent; nothing of them was kept."""
 
 
+def shipped_head() -> str:
+    """The newest shipped revision: each migration's file is named after its revision
+    (`0009_event_room_mention.py` is revision "0009"), a test holds alembic to that."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
+def _revision(connection: Connection) -> str | None:
+    """The database's revision (None: never migrated)."""
+    try:
+        revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    except sa_exc.DBAPIError:
+        revision = None
+    connection.rollback()  # the upgrade begins its own transaction
+    return None if revision is None else str(revision)
+
+
 def alembic_config(
     connection: Connection | None = None, extra_versions: Sequence[Path] = ()
 ) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if extra_versions:
@@ -186,6 +208,8 @@ def _upgrade(connection: Connection, extra_versions: Sequence[Path] = ()) -> Non
         with connection.begin():
             if sqlite:  # pysqlite would begin only at the first DML, leaving DDL before it
                 connection.exec_driver_sql("BEGIN")  # outside the transaction
+            from alembic import command
+
             command.upgrade(alembic_config(connection, extra_versions), "head")
             if sqlite:
                 _check_foreign_keys(connection)

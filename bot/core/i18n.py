@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from babel import Locale
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
 from bot.core.render import Markdown, escape, render
+from config import read_yaml
 from config.settings import LANGS, Lang
 
 LOCALES: dict[Lang, Locale] = {
@@ -75,7 +75,7 @@ def placeholders(template: str) -> set[str]:
 
 def load_texts(path: Path) -> tuple[Texts, list[str]]:
     """Texts plus problems found (missing German text, unknown language or plural form)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path) or {}
     problems = []
     table: dict[str, dict[str, Variant]] = {}
     for key, variants in data.items():

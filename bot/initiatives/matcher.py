@@ -30,7 +30,7 @@ from bot.core.i18n import Texts
 from bot.core.render import Markdown
 from bot.initiatives.regions import Regions, words
 from bot.text.analyzer import Analyzer, fold
-from config import CONFIG_DIR
+from config import CONFIG_DIR, read_yaml
 from config.settings import Lang
 
 SHIPPED_TOPICS = CONFIG_DIR / "topics.yaml"
@@ -234,7 +234,7 @@ class Taxonomy:
 def load_taxonomy(path: Path) -> Taxonomy:
     """Read config/topics.yaml; raise ValueError naming the file and what is wrong."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"{path}: cannot read topics: {error}") from error
     items = data.get("concepts") if isinstance(data, dict) else None

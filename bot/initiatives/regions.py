@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 
 from bot.text.analyzer import fold
-from config import CONFIG_DIR
+from config import CONFIG_DIR, read_yaml
 
 SHIPPED_REGIONS = CONFIG_DIR / "regions.yaml"
 
@@ -171,7 +171,7 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
 def load_regions(path: Path) -> Regions:
     """Read config/regions.yaml; raise ValueError naming the file and what is wrong."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"{path}: cannot read regions: {error}") from error
     items = data.get("laender") if isinstance(data, dict) else None

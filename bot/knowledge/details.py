@@ -14,6 +14,7 @@ import yaml
 
 from bot.knowledge.entries import ANY_DETAIL, Entry
 from bot.text.analyzer import fold
+from config import read_yaml
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def unknown_kinds(entries: Iterable[Entry], details: DetailKinds) -> list[str]:
 def load_details(path: Path) -> DetailKinds:
     """Read the detail kinds; ValueError names the file, the kind and what is wrong."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"{path}: cannot read: {error}") from error
     if not isinstance(data, dict):

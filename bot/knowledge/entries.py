@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from config import read_yaml
+
 LANGUAGES = ("de", "en", "de-simple")
 ANY_DETAIL = "*"  # in `holds`: the answer was written for the question, whatever it asks
 
@@ -82,7 +84,7 @@ def load_knowledge(folder: Path) -> tuple[list[Entry], list[str]]:
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
             problems.append(f"{path}: cannot read: {error}")
             continue

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.knowledge.entries import Entry
+from config import read_yaml
 
 
 class Thresholds(BaseModel):
@@ -39,7 +40,7 @@ class Thresholds(BaseModel):
 
 def load_thresholds(path: Path) -> Thresholds:
     try:
-        return Thresholds(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
+        return Thresholds(**(read_yaml(path) or {}))
     except (OSError, yaml.YAMLError, TypeError) as error:
         raise ValueError(f"{path}: cannot read: {error}") from error
     except ValidationError as error:

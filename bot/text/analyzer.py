@@ -20,6 +20,7 @@ import yaml
 from wordfreq import zipf_frequency
 
 from bot.text.lexicon import Lexicon
+from config import read_yaml
 from config.settings import Lang
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -94,7 +95,7 @@ def fold(text: str) -> str:
 def load_synonyms(path: Path) -> list[list[str]]:
     """Read a YAML list of synonym groups; raise ValueError naming the file and the group."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise ValueError(f"{path}: cannot read synonyms: {error}") from error
     if not isinstance(data, list):

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select, text
 from bot.app import build_dispatcher
 from bot.services import build_services
 from config.settings import Settings
-from storage.db import Database, MigrationError, alembic_config
+from storage.db import Database, MigrationError, alembic_config, shipped_head
 from storage.models import (
     Base,
     CalendarEvent,
@@ -137,6 +137,19 @@ async def test_a_broken_reference_stops_the_upgrade_and_keeps_everything(
     assert await version(db) == head
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_a_start_at_the_newest_revision_leaves_the_database_alone(db: Database) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert shipped_head() == script.get_current_head()  # files are named after their revision
+    for revision in script.walk_revisions():
+        assert Path(str(revision.path)).name.startswith(f"{revision.revision}_")
+    assert await version(db) == shipped_head()
+    async with db.engine.begin() as conn:
+        await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
+    assert await version(db) != shipped_head()
+    await db.upgrade()  # behind: migrated to the newest
+    assert await version(db) == shipped_head()
 
 
 async def test_the_models_match_the_migrations(db: Database) -> None:
