@@ -55,6 +55,7 @@ HONEST_KEYS = (
     "offerings.did_you_mean",
     *(f"offerings.missing.{kind}" for kind in ("winner", "person", "contact", "headcount")),
     *(f"offerings.missing.{kind}" for kind in ("venue", "event_date", "current", "money", "jobs")),
+    "offerings.missing.count",
 )
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _CONVERSATIONS = itertools.count(1)

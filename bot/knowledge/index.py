@@ -64,6 +64,18 @@ _UNSUPPORTED_GUESS = 0.5
 _UMLAUT_E = re.compile(r"([aou])e")
 _GUESS_BELOW = 6  # length of a term below which a correction other than a slip is a guess
 _MAX_SUGGESTIONS = 3
+# A question for a number ("Wie viele Workshops gab es?") whose answer names no number of the
+# thing counted gets that said first, as a detail of kind COUNT (see search and _counts).
+COUNT = "count"
+_COUNTED = re.compile(
+    r"\b(?:wie ?viele?n?|how many|anzahl (?:der|an)|number of)"
+    r" (?P<thing>[a-z][\w-]*(?: [a-z][\w-]*)?)"  # the next two words name what is counted
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:eins?|zwei|drei|vier|fuenf|sechs|sieben|acht|neun|zehn|elf|zwoelf|zwanzig|dutzend"
+    r"|hundert|tausend|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
+    r"|dozen|hundred|thousand)\b"
+)
 SIMILAR = 0.5  # overlap (see overlap()) from which two questions are about one thing
 _FUZZY_MIN = 4  # shortest term that is typo-corrected
 # A term one letter shorter ("zil" for "Zile") is corrected only by one missing letter, and
@@ -486,6 +498,7 @@ class KnowledgeIndex:
         """The answer, the entries to choose from, or none (see bot/knowledge/policy.py).
         `context`: what the member asked just before, when the question may continue it: both
         are read together, as one question."""
+        own = question
         if context:
             question = f"{context}\n{question}"
         asked = self._asked(question)
@@ -511,7 +524,25 @@ class KnowledgeIndex:
             return match
         holds = match.entry.holds
         missing = tuple(k for k in self._details.asked(asked or question) if k not in holds)
+        if not missing and not self._counts(match.entry, self._asked(own) or own):
+            missing += (COUNT,)
         return replace(match, missing=missing)
+
+    def _counts(self, entry: Entry, question: str) -> bool:
+        """Whether the entry gives the number a question asks for ("Wie viele Workshops ...?":
+        a sentence of its answer with a number and the thing counted); True when the
+        question asks for no number."""
+        asked = _COUNTED.search(fold(question))
+        if asked is None:
+            return True
+        counted = {self._correct(term)[0] or term for term in self._analyzer.terms(asked["thing"])}
+        if not counted:
+            return True  # "wie viele sind das?": nothing named to look for
+        return any(
+            _NUMBER.search(fold(sentence)) and counted & set(self._analyzer.terms(sentence))
+            for answer in entry.answer.values()
+            for sentence in _SENTENCE_BREAK.split(answer)
+        )
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two questions are about the same thing (idf-weighted term overlap)."""

@@ -34,6 +34,7 @@ class Thresholds(BaseModel):
     answer_leading: float = Field(gt=0, le=1)  # ... when the best also clearly leads
     lead: float = Field(gt=0, le=1)  # runner-up below this share of the best: a clear lead
     tie: float = Field(gt=0, le=1)  # runner-up at or above this share of the best: ask
+    tie_coverage: float = Field(ge=0, le=1)  # ... unless it covers this much less of the question
     suggest: float = Field(gt=0, le=1)  # coverage an entry needs to be offered at all
     alternative: float = Field(gt=0, le=1)  # share of the best's score to be named beside it
 
@@ -84,7 +85,9 @@ def decide(ranked: list[Candidate], *, agreed: bool, aspect: bool, thresholds: T
     runner_up = rivals[0].score if rivals else 0.0
     clear = agreed and not aspect and runner_up < t.lead * best.score
     needed = t.answer_leading if clear else t.answer if agreed else t.answer_single
-    if best.coverage >= needed and runner_up < t.tie * best.score:
+    tied = bool(rivals) and runner_up >= t.tie * best.score
+    tied = tied and rivals[0].coverage >= best.coverage - t.tie_coverage
+    if best.coverage >= needed and not tied:
         near = tuple(c.entry for c in rivals if c.score >= t.alternative * best.score)[:2]
         return Match(Outcome.ANSWER, best.entry, best.coverage, alternatives=near)
     if best.coverage < t.suggest:

@@ -34,6 +34,19 @@ async def test_leichte_sprache_on_request(chat) -> None:
     assert simple != plain
 
 
+async def test_the_unknown_part_of_a_question_is_said_first(chat) -> None:
+    [winner] = await chat("!frage Welche Initiative hat den Wettbewerb gewonnen?")
+    assert winner.startswith("Wer gewonnen hat, weiß ich nicht. Was ich dazu weiß:")
+    assert "Wettbewerb" in winner.splitlines()[1]
+    [workshops] = await chat("!frage Wie viele Workshops hat die Servicestelle insgesamt gemacht?")
+    assert workshops.startswith("Diese Zahl weiß ich nicht.")
+    [reached] = await chat("!frage Wie viele Initiativen hat die Servicestelle erreicht?")
+    assert "93" in reached and "weiß ich nicht" not in reached
+    await chat("!sprache en")
+    [english] = await chat("!frage How many workshops did the service centre run in total?")
+    assert english.startswith("I don't know that number.")
+
+
 async def test_out_of_scope_is_admitted_and_stored_without_user(chat, services) -> None:
     [text] = await chat("!frage Wann fährt der nächste Zug nach Hamburg?")
     assert "weiß ich leider nicht" in text
