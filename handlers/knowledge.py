@@ -80,18 +80,20 @@ def _outcome(match: Match) -> str:
 
 
 def _search(ctx: Ctx, question: str, now: datetime) -> Match:
-    """The question alone, or, if that finds no answer, read as the continuation of the
-    member's question just before ("und wann war das?")."""
+    """The question alone or as the continuation of the member's question just before ("und
+    wann war das?"): a question that refers back is read with the one before first, any other
+    only when it alone finds no answer."""
     index, talk = ctx.services.knowledge, ctx.services.conversations
-    match = index.search(question)
     previous = talk.last_question(ctx.msg.room_id, ctx.sender, now)
-    if previous and match.outcome is not Outcome.ANSWER:
+    refers = previous is not None and ctx.services.analyzer.refers_back(question)
+    match = None if refers else index.search(question)
+    if previous and (match is None or match.outcome is not Outcome.ANSWER):
         continued = index.search(question, context=previous)
         if continued.outcome is Outcome.ANSWER:
             talk.asked(ctx.msg.room_id, ctx.sender, f"{previous}\n{question}", now)
             return continued
     talk.asked(ctx.msg.room_id, ctx.sender, question, now)
-    return match
+    return match or index.search(question)
 
 
 def _answer(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -> None:

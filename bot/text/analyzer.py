@@ -230,6 +230,15 @@ class Analyzer:
             for pattern in self._requests.get(form, ())
         )
 
+    def refers_back(self, text: str) -> bool:
+        """Whether a question refers to the one before: it begins like a continuation ("Und
+        wann …?", "What about …?") or names something said before ("dabei", "der dritten")."""
+        folded = " ".join(_TOKEN.findall(fold(text)))
+        words = folded.split()
+        lexicon = self._lexicon
+        starts = any(folded == lead or folded.startswith(lead + " ") for lead in lexicon.continues)
+        return starts or any(word in lexicon.refers for word in words)
+
     def is_verb_form(self, term: str) -> bool:
         """Whether a query term is the stem of an inflected German verb ("hiess", "genannt")."""
         return term in self._verb_stems

@@ -1,6 +1,6 @@
 """The word lists the analyser reads text with (config/lexicon): stop words, particles, filler
-phrases, phrases that ask, the cue words that tell German from English, and inflected German
-verb forms."""
+phrases, phrases that ask, words that refer back, the cue words that tell German from English,
+and inflected German verb forms."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ class Lexicon:
     particles: frozenset[str]  # may stand inside a phrase ("was genau macht ihr")
     fillers: tuple[str, ...]  # chat idioms that are no part of a question ("am besten")
     requests: tuple[str, ...]  # phrases that ask without a question mark ("nennen Sie mir")
+    refers: frozenset[str]  # words that make a question refer back ("dabei", "der dritten")
+    continues: frozenset[str]  # first words that continue the question before ("und")
     german_cues: frozenset[str]  # function words that tell the two languages apart
     english_cues: frozenset[str]
     verb_forms: frozenset[str]  # inflected German verbs ("hiess", "genannt"), folded
@@ -36,6 +38,8 @@ def load_lexicon(folder: Path) -> Lexicon:
         particles=frozenset(words["particles.txt"]),
         fillers=tuple(words["fillers.txt"]),
         requests=tuple(words["requests.txt"]),
+        refers=frozenset(w for w in words["followups.txt"] if not w.endswith("+")),
+        continues=frozenset(w[:-1] for w in words["followups.txt"] if w.endswith("+")),
         german_cues=frozenset(words["cues.de.txt"]),
         english_cues=frozenset(words["cues.en.txt"]),
         verb_forms=frozenset(words["verbs.de.txt"]),
@@ -48,6 +52,7 @@ _FILES = (
     "particles.txt",
     "fillers.txt",
     "requests.txt",
+    "followups.txt",
     "cues.de.txt",
     "cues.en.txt",
     "verbs.de.txt",

@@ -47,6 +47,17 @@ async def test_the_unknown_part_of_a_question_is_said_first(chat) -> None:
     assert english.startswith("I don't know that number.")
 
 
+async def test_a_follow_up_is_read_with_the_question_before(chat) -> None:
+    await chat("!frage Was war das deutsch-niederländische Wasserstoff-Treffen?")
+    [partners] = await chat("!frage Und wer waren die Partner?")  # alone: founding partners
+    assert partners.startswith("Deutsch-niederländisches Wasserstoff-Treffen")
+    assert "Hydrogen Hub Aachen" in partners
+    [other] = await chat("!frage Wer hat die Servicestelle beauftragt?")  # a new question
+    assert "Wirtschaft und Klimaschutz" in other
+    [again] = await chat("!frage Welche Partner gab es bei der Gründung neuer Initiativen?")
+    assert again.startswith("Partner bei der Gründung")
+
+
 async def test_out_of_scope_is_admitted_and_stored_without_user(chat, services) -> None:
     [text] = await chat("!frage Wann fährt der nächste Zug nach Hamburg?")
     assert "weiß ich leider nicht" in text

@@ -80,6 +80,15 @@ def test_a_request_asks_and_carries_no_terms(analyzer: Analyzer) -> None:
     assert analyzer.terms("Nennen Sie mir das Netzwerk.") == analyzer.terms("Netzwerk")
 
 
+def test_a_question_that_refers_back(analyzer: Analyzer) -> None:
+    assert analyzer.refers_back("Und wann war das?")
+    assert analyzer.refers_back("What about the second one?")
+    assert analyzer.refers_back("Wer war dabei?")
+    assert analyzer.refers_back("Was steht in der dritten?")
+    assert not analyzer.refers_back("Wer hat die Servicestelle beauftragt?")
+    assert not analyzer.refers_back("Welche Kunden hat die Initiative?")  # "und" inside a word
+
+
 def test_slips_of_filler_words_are_filler(analyzer: Analyzer) -> None:
     assert analyzer.terms("Warum solte das Netzwerk wachsen?") == analyzer.terms("Netzwerk wachsen")
     assert analyzer.terms("Wie wurden die Netzwerke gebildet?") == analyzer.terms(
