@@ -44,6 +44,7 @@ bench: venv
 eval: venv
 	$(BIN)/python tests/eval_questions.py
 	$(BIN)/python tests/eval_matching.py
+	$(BIN)/python tests/eval_matching.py tests/data/matching/dev_unlisted/initiatives.csv tests/data/matching/dev_unlisted/clusters.yaml
 	$(BIN)/python tests/eval_matching.py tests/data/matching/holdout/initiatives.csv tests/data/matching/holdout/clusters.yaml
 
 clean:
