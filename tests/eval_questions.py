@@ -56,6 +56,7 @@ HONEST_KEYS = (
     *(f"offerings.missing.{kind}" for kind in ("winner", "person", "contact", "headcount")),
     *(f"offerings.missing.{kind}" for kind in ("venue", "event_date", "current", "money", "jobs")),
     "offerings.missing.count",
+    "offerings.missing.operator",
 )
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _CONVERSATIONS = itertools.count(1)

@@ -42,6 +42,8 @@ async def test_the_unknown_part_of_a_question_is_said_first(chat) -> None:
     assert workshops.startswith("Diese Zahl weiß ich nicht.")
     [reached] = await chat("!frage Wie viele Initiativen hat die Servicestelle erreicht?")
     assert "93" in reached and "weiß ich nicht" not in reached
+    [operator] = await chat("!frage Welche Beratungsfirma hat die Servicestelle betrieben?")
+    assert operator.startswith("Welche Firma oder Organisation die Servicestelle betrieben hat")
     await chat("!sprache en")
     [english] = await chat("!frage How many workshops did the service centre run in total?")
     assert english.startswith("I don't know that number.")

@@ -12,6 +12,8 @@ import pytest
 from bot.app import routers
 from bot.core.commands import CommandTable
 from bot.core.i18n import Texts, load_texts, placeholders
+from bot.knowledge.details import load_details
+from bot.knowledge.index import COUNT
 from config import CONFIG_DIR
 from config.settings import LANGS
 
@@ -94,6 +96,11 @@ def test_every_key_the_code_uses_exists(texts: Texts) -> None:
     dotted = {key for key in literal if "." in key and " " not in key}
     assert sorted(dotted - known) == []
     assert sorted(p for p in prefixes if not any(k.startswith(p) for k in known)) == []
+
+
+def test_every_kind_of_unknown_detail_can_be_said(texts: Texts) -> None:
+    kinds = load_details(CONFIG_DIR / "lexicon" / "details.yaml").kinds | {COUNT}
+    assert sorted(k for k in kinds if texts.template(f"offerings.missing.{k}", "de") is None) == []
 
 
 def test_every_command_has_its_help_texts(texts: Texts) -> None:
