@@ -49,15 +49,10 @@ from config.settings import LANGS, Settings  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "questions"
 REGISTERS = ("de", "simple", "colloquial", "typo", "en", "long", "followup", "out")
-# Replies that say honestly that the bot does not know (the part before the first placeholder).
-HONEST_KEYS = (
-    "offerings.unknown",
-    "offerings.did_you_mean",
-    *(f"offerings.missing.{kind}" for kind in ("winner", "person", "contact", "headcount")),
-    *(f"offerings.missing.{kind}" for kind in ("venue", "event_date", "current", "money", "jobs")),
-    "offerings.missing.count",
-    "offerings.missing.operator",
-)
+# Replies that say honestly that the bot does not know (the part before the first placeholder):
+# these, and every "offerings.missing.*" text (a detail it does not know, said first).
+HONEST_KEYS = ("offerings.unknown", "offerings.did_you_mean")
+MISSING = "offerings.missing."
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _CONVERSATIONS = itertools.count(1)
 
@@ -100,9 +95,10 @@ class Outcome:
 class Judge:
     def __init__(self, services: Services) -> None:
         self.services = services
+        keys = [*HONEST_KEYS, *(k for k in services.texts.keys() if k.startswith(MISSING))]
         self.prefixes = [
             template.split("{", 1)[0].strip()
-            for key in HONEST_KEYS
+            for key in keys
             for lang in LANGS
             if (template := services.texts.template(key, lang))
         ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -19,7 +19,8 @@ from config import read_yaml
 
 @dataclass(frozen=True)
 class DetailKinds:
-    patterns: dict[str, re.Pattern[str]]
+    patterns: dict[str, re.Pattern[str]]  # what asks for each kind
+    evidence: dict[str, re.Pattern[str]] = field(default_factory=dict)  # an answer giving it
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -29,6 +30,15 @@ class DetailKinds:
         """The kinds of detail the question asks for, in the file's order."""
         text = " ".join(fold(question).split())
         return tuple(kind for kind, pattern in self.patterns.items() if pattern.search(text))
+
+    def held(self, entry: Entry, kind: str) -> bool:
+        """Whether the entry gives that kind of detail: it says so (`holds:`) or its answer
+        reads like it (the kind's `held_by` patterns, e.g. "Die Ergebnisse bestätigen …")."""
+        evidence = self.evidence.get(kind)
+        return kind in entry.holds or (
+            evidence is not None
+            and any(evidence.search(" ".join(fold(text).split())) for text in entry.answer.values())
+        )
 
 
 def unknown_kinds(entries: Iterable[Entry], details: DetailKinds) -> list[str]:
@@ -48,12 +58,21 @@ def load_details(path: Path) -> DetailKinds:
         raise ValueError(f"{path}: cannot read: {error}") from error
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of kinds to lists of patterns")
-    patterns = {}
+    patterns, evidence = {}, {}
     for kind, items in data.items():
-        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-            raise ValueError(f"{path}: {kind}: expected a list of patterns")
-        try:
-            patterns[str(kind)] = re.compile(r"\b(?:" + "|".join(items) + r")\b")
-        except re.error as error:
-            raise ValueError(f"{path}: {kind}: bad pattern: {error}") from None
-    return DetailKinds(patterns)
+        asks, held_by = (
+            (items.get("asks"), items.get("held_by")) if isinstance(items, dict) else (items, [])
+        )
+        patterns[str(kind)] = _compile(path, kind, asks)
+        if held_by:
+            evidence[str(kind)] = _compile(path, kind, held_by)
+    return DetailKinds(patterns, evidence)
+
+
+def _compile(path: Path, kind: object, items: object) -> re.Pattern[str]:
+    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        raise ValueError(f"{path}: {kind}: expected a list of patterns")
+    try:
+        return re.compile(r"\b(?:" + "|".join(items) + r")\b")
+    except re.error as error:
+        raise ValueError(f"{path}: {kind}: bad pattern: {error}") from None

@@ -522,8 +522,8 @@ class KnowledgeIndex:
         )
         if match.entry is None or ANY_DETAIL in match.entry.holds:
             return match
-        holds = match.entry.holds
-        missing = tuple(k for k in self._details.asked(asked or question) if k not in holds)
+        asked_for = self._details.asked(asked or question)
+        missing = tuple(k for k in asked_for if not self._details.held(match.entry, k))
         if not missing and not self._counts(match.entry, self._asked(own) or own):
             missing += (COUNT,)
         return replace(match, missing=missing)

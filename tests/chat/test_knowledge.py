@@ -42,6 +42,10 @@ async def test_the_unknown_part_of_a_question_is_said_first(chat) -> None:
     assert workshops.startswith("Diese Zahl weiß ich nicht.")
     [reached] = await chat("!frage Wie viele Initiativen hat die Servicestelle erreicht?")
     assert "93" in reached and "weiß ich nicht" not in reached
+    [survey] = await chat("!frage Was kam bei der Umfrage der Auslandshandelskammern heraus?")
+    assert survey.startswith("Was dabei genau herauskam, weiß ich nicht.")
+    [found] = await chat("!frage Was waren die Ergebnisse der Befragung der zwei Gruppen?")
+    assert "weiß ich nicht" not in found and "Dialog" in found  # its answer gives them
     [operator] = await chat("!frage Welche Beratungsfirma hat die Servicestelle betrieben?")
     assert operator.startswith("Welche Firma oder Organisation die Servicestelle betrieben hat")
     [english] = await chat("!ask How many new initiatives were founded in workshops?", user=OTHER)

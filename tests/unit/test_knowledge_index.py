@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.knowledge.details import load_details
 from bot.knowledge.entries import (
     ANY_DETAIL,
     Entry,
@@ -44,6 +45,23 @@ BAD = """
   title: {de: T, en: T, de-simple: T}
   answer: {de: A, en: B, de-simple: C}
 """
+
+
+def test_a_detail_kind_is_held_by_what_an_answer_says(tmp_path: Path) -> None:
+    path = tmp_path / "details.yaml"
+    path.write_text(
+        "findings:\n  asks: [was kam heraus]\n  held_by: [ergebnis\\w*]\nwinner: [gewonnen]\n",
+        encoding="utf-8",
+    )
+    details = load_details(path)
+    says = Entry("a", {"de": "A"}, {"de": "Die Ergebnisse zeigen: …"}, (), (), None)
+    silent = Entry("b", {"de": "B"}, {"de": "Es gab eine Umfrage."}, (), (), None)
+    assert details.asked("Was kam heraus?") == ("findings",)
+    assert details.held(says, "findings") and not details.held(silent, "findings")
+    assert not details.held(says, "winner")
+    path.write_text('findings:\n  asks: ["("]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="findings: bad pattern"):
+        load_details(path)
 
 
 def test_load_knowledge_skips_bad_entries_and_names_them(tmp_path: Path) -> None:
