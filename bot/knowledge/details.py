@@ -73,6 +73,6 @@ def _compile(path: Path, kind: object, items: object) -> re.Pattern[str]:
     if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
         raise ValueError(f"{path}: {kind}: expected a list of patterns")
     try:
-        return re.compile(r"\b(?:" + "|".join(items) + r")\b")
+        return re.compile(r"(?<!\w)(?:" + "|".join(items) + r")(?!\w)")  # whole words
     except re.error as error:
         raise ValueError(f"{path}: {kind}: bad pattern: {error}") from None
