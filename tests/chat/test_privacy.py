@@ -23,6 +23,17 @@ from tests.chat.test_feedback import OTHER, PROMPT, ROOM, add_event, ratings, re
 from tests.fakes import COORDINATOR, MEMBER, Conversation, RecordingTransport
 
 
+def nordhessen() -> Initiative:
+    """An initiative whose contact is MEMBER."""
+    return Initiative(
+        name="Industrieinitiative Nordhessen",
+        name_key="industrieinitiative nordhessen",
+        region="Kassel",
+        topics="Vernetzung",
+        contact=MEMBER,
+    )
+
+
 def test_pseudonyms_are_stable_keyed_and_distinct() -> None:
     key = bytes(32)
     assert pseudonymise(key, MEMBER) == pseudonymise(key, MEMBER)
@@ -70,15 +81,7 @@ async def test_my_data_lists_what_is_stored(
     await chat(f"!feedback {event} 4 Gute Beispiele")
     async with services.db.transaction() as session:
         session.add(DirectRoom(room_id="!dm:localhost", user_id=MEMBER))
-        session.add(
-            Initiative(
-                name="Industrieinitiative Nordhessen",
-                name_key="industrieinitiative nordhessen",
-                region="Kassel",
-                topics="Vernetzung",
-                contact=MEMBER,
-            )
-        )
+        session.add(nordhessen())
     [answer] = await chat("!meine-daten")
     assert "Ihre Antwortsprache: de" in answer
     assert "Direktchats mit mir: 1" in answer
@@ -242,15 +245,7 @@ async def test_forget_me_says_the_directory_entry_stays(
     event = await add_event(services)
     await chat(f"!feedback {event} 4")
     async with services.db.transaction() as session:
-        session.add(
-            Initiative(
-                name="Industrieinitiative Nordhessen",
-                name_key="industrieinitiative nordhessen",
-                region="Kassel",
-                topics="Vernetzung",
-                contact=MEMBER,
-            )
-        )
+        session.add(nordhessen())
     [ask] = await chat("!daten-loeschen")
     assert "Nicht gelöscht wird Ihr Eintrag als Kontakt" in ask
     assert "(Industrieinitiative Nordhessen)" in ask and "Koordination" in ask
