@@ -193,7 +193,7 @@ async def edit(ctx: Ctx, spec: str) -> None:
 
 def _refuse_if_invalid(ctx: Ctx, row: InitiativeRow, *, topic_needed: bool = False) -> None:
     """Nothing is stored when a field is wrong: the member gets every problem at once."""
-    found = [ctx.t(problem.key, **problem.values) for problem in problems(row)]
+    found = [problem.text(ctx.services.texts, ctx.lang) for problem in problems(row)]
     if topic_needed and not row.topics:
         found.append(ctx.t("initiatives.topic_needed"))
     if found:

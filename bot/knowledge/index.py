@@ -498,7 +498,7 @@ class KnowledgeIndex:
         """The answer, the entries to choose from, or none (see bot/knowledge/policy.py).
         `context`: what the member asked just before, when the question may continue it: both
         are read together, as one question."""
-        own = question
+        own = self._asked(question) or question  # the member's own question (for a count)
         if context:
             question = f"{context}\n{question}"
         asked = self._asked(question)
@@ -524,7 +524,7 @@ class KnowledgeIndex:
             return match
         asked_for = self._details.asked(asked or question)
         missing = tuple(k for k in asked_for if not self._details.held(match.entry, k))
-        if not missing and not self._counts(match.entry, self._asked(own) or own):
+        if not missing and not self._counts(match.entry, own):
             missing += (COUNT,)
         return replace(match, missing=missing)
 

@@ -196,7 +196,7 @@ class Analyzer:
         for group in synonyms:
             self._add_group(group)
         self._requests: dict[str, list[tuple[frozenset[str], ...]]] = {}
-        for phrases, kind in ((lexicon.fillers, None), (lexicon.requests, self._requests)):
+        for phrases, asking in ((lexicon.fillers, None), (lexicon.requests, self._requests)):
             for phrase in phrases:
                 pattern = tuple(
                     self._variants(self._forms(word))
@@ -205,8 +205,8 @@ class Analyzer:
                 )
                 for form in pattern[0]:
                     self._phrases.setdefault(form, []).append((pattern, ""))
-                    if kind is not None:
-                        kind.setdefault(form, []).append(pattern)
+                    if asking is not None:
+                        asking.setdefault(form, []).append(pattern)
         self._verb_stems = frozenset(self._forms(form)[1] for form in lexicon.verb_forms)
         for lang in ("de", "en"):  # load the word lists now, not on the first question
             zipf_frequency("und", lang, wordlist="small")

@@ -18,6 +18,7 @@ from bot.adapters.shell import ShellTransport
 from bot.app import build_dispatcher
 from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Incoming, RoomId, UserId
+from bot.core.transport import Transport
 from bot.events.announcer import RETRY_UNCONFIRMED, Announcer, job_id
 from bot.events.edit import apply_edit, parse_change
 from bot.services import Services, build_services
@@ -72,11 +73,16 @@ def announcer(services: Services) -> Announcer:
 _ids = itertools.count(1)
 
 
-async def say(dispatcher: Dispatcher, body: str, user: UserId = COORDINATOR) -> str:
+async def say(
+    dispatcher: Dispatcher,
+    body: str,
+    user: UserId = COORDINATOR,
+    transport: Transport | None = None,
+) -> str:
     msg = Incoming(
         RoomId("!shell"), user, EventId(f"$in-{next(_ids)}"), body, dispatcher.services.clock()
     )
-    replies = await dispatcher.handle(msg, ShellTransport(coordinator=False))
+    replies = await dispatcher.handle(msg, transport or ShellTransport(coordinator=False))
     return "\n".join(r.text for r in replies)
 
 
@@ -231,9 +237,8 @@ async def test_a_coordinator_has_the_posts_notify_everyone_where_the_bot_may(
     homeserver.may_ping = {news}
     homeserver.names = {lobby: "Lobby"}
 
-    async def edit(change: str) -> str:
-        msg = Incoming(RoomId("!shell"), COORDINATOR, EventId(f"$e-{next(_ids)}"), change, T0)
-        return "\n".join(r.text for r in await dispatcher.handle(msg, homeserver))
+    async def edit(change: str) -> str:  # where the bot knows the announcement rooms
+        return await say(dispatcher, change, transport=homeserver)
 
     await say(dispatcher, "/webinar add 27.11.2026 14:00 | Wasserstoff")
     assert "ja“ oder „nein" in await edit("/webinar edit 1 alle=vielleicht")

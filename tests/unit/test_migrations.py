@@ -139,12 +139,17 @@ async def test_a_broken_reference_stops_the_upgrade_and_keeps_everything(
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
 
 
-async def test_a_start_at_the_newest_revision_leaves_the_database_alone(db: Database) -> None:
+async def test_a_start_at_the_newest_revision_leaves_the_database_alone(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     script = ScriptDirectory.from_config(alembic_config())
     assert shipped_head() == script.get_current_head()  # files are named after their revision
     for revision in script.walk_revisions():
         assert Path(str(revision.path)).name.startswith(f"{revision.revision}_")
     assert await version(db) == shipped_head()
+    with monkeypatch.context() as patch:
+        patch.setattr("storage.db._upgrade", lambda *_: pytest.fail("migrated again"))
+        await db.upgrade()
     async with db.engine.begin() as conn:
         await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "-1"))
     assert await version(db) != shipped_head()
