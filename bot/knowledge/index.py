@@ -40,11 +40,12 @@ UNKNOWN_SHARE = 0.5
 UNKNOWN_MOSTLY = 2.0
 # In a longer message the sentences that ask ("...?") are the question; the others tell around
 # it ("Ich bin neu in unserer Initiative in Kassel."). Their words rank entries at CONTEXT_RANK
-# of their weight, count as agreement only inside the question, and those an entry does not use
-# weigh together at most CONTEXT_SHARE of the rest of the question. A question that says too
+# of their weight; those an entry uses agree on it like the question's own ("Welche sind das?"
+# leaves the topic to the sentences before), and those it does not use weigh together at most
+# CONTEXT_SHARE of the rest of the question. A question that says too
 # little on its own (known words weighing less than ASKED_MIN of an unknown word: "Wer hilft
 # mir?") is read together with its context.
-CONTEXT_SHARE = 0.25
+CONTEXT_SHARE = 0.15
 CONTEXT_RANK = 0.3
 ASKED_MIN = 0.3
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n+")
@@ -401,7 +402,7 @@ class KnowledgeIndex:
                 guesses += weight
             else:
                 covered += weight
-                matched += not item.context
+                matched += 1
         covered += guesses if matched else guesses * _UNSUPPORTED_GUESS
         agreed = matched >= 2
         if agreed and foreign <= UNKNOWN_MOSTLY * total:

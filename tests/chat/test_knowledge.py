@@ -52,6 +52,20 @@ async def test_the_unknown_part_of_a_question_is_said_first(chat) -> None:
     assert english.startswith("I don't know that number.")
 
 
+async def test_rankings_criteria_sign_ups_and_founding_dates_are_unknown_details(chat) -> None:
+    [ranking] = await chat("!frage Welche Region hat die meisten Industrieinitiativen?")
+    assert ranking.startswith("Eine Rangfolge (wer am meisten oder am größten ist) weiß ich nicht.")
+    [criteria] = await chat("!frage Nach welchen Kriterien hat die Jury im Wettbewerb entschieden?")
+    assert criteria.startswith("Nach welchen Kriterien ausgewählt wurde, weiß ich nicht.")
+    assert "Wettbewerb" in criteria
+    [signup] = await chat("!frage Wie bewerben wir uns beim Wettbewerb der Industrieinitiativen?")
+    assert signup.startswith("Wie man sich anmeldet oder bewirbt und bis wann, weiß ich nicht.")
+    [founded] = await chat("!frage Wann wurde die Initiative in Bonn gegründet?")
+    assert founded.startswith("Wann genau das gegründet wurde, weiß ich nicht.")
+    [english] = await chat("!ask Which region has the most initiatives?", user=OTHER)
+    assert english.startswith("I don't know a ranking")
+
+
 async def test_a_follow_up_is_read_with_the_question_before(chat) -> None:
     await chat("!frage Was war das deutsch-niederländische Wasserstoff-Treffen?")
     [partners] = await chat("!frage Und wer waren die Partner?")  # alone: founding partners

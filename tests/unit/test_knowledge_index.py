@@ -335,6 +335,17 @@ def test_sentences_around_the_question_do_not_drown_it(shipped: KnowledgeIndex) 
     assert answer_id(shipped, train) is None
 
 
+def test_a_question_that_leaves_its_topic_to_the_sentences_before_is_answered(
+    shipped: KnowledgeIndex,
+) -> None:
+    hydrogen = (
+        "Unser Verband will bei der nächsten Sitzung über den Wasserstoff-Austausch mit den "
+        "Niederlanden berichten. Ich habe nur noch im Kopf, dass es zweisprachig war. "
+        "Wer war da alles beteiligt?"
+    )
+    assert answer_id(shipped, hydrogen) == "wasserstoff-treffen"
+
+
 def test_a_request_without_a_question_mark_is_the_question(shipped: KnowledgeIndex) -> None:
     kreistag = (
         "Ich arbeite in der Wirtschaftsförderung eines Landkreises und bereite eine Sitzung "
