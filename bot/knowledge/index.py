@@ -77,6 +77,14 @@ _NUMBER = re.compile(
     r"|hundert|tausend|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
     r"|dozen|hundred|thousand)\b"
 )
+# A question for a date ("Von wann ist der Bericht?", "Bis wann lief das?") and a date in an
+# answer (a day or a month with its year).
+_ASKS_DATE = re.compile(r"\b(?:wann|datum|stand|when|date|dated)\b")
+_MONTHS = (
+    "januar|februar|maerz|april|mai|juni|juli|august|september|oktober|november|dezember"
+    "|january|february|march|may|june|july|october|december"
+)
+_DATE = re.compile(rf"\b\d{{1,2}}\. ?\d{{1,2}}\. ?\d{{4}}\b|\b(?:{_MONTHS}) \d{{4}}\b")
 SIMILAR = 0.5  # overlap (see overlap()) from which two questions are about one thing
 _FUZZY_MIN = 4  # shortest term that is typo-corrected
 # A term one letter shorter ("zil" for "Zile") is corrected only by one missing letter, and
@@ -499,7 +507,7 @@ class KnowledgeIndex:
         """The answer, the entries to choose from, or none (see bot/knowledge/policy.py).
         `context`: what the member asked just before, when the question may continue it: both
         are read together, as one question."""
-        own = self._asked(question) or question  # the member's own question (for a count)
+        own = self._asked(question) or question  # the member's own question (number, date)
         if context:
             question = f"{context}\n{question}"
         asked = self._asked(question)
@@ -508,9 +516,12 @@ class KnowledgeIndex:
         ranked = self._rank(query, intents)
         if not ranked:
             return decide([], agreed=False, aspect=False, thresholds=self._thresholds)
-        aspect = self._aspect_of(ranked, intents)
-        first = [aspect] if aspect is not None else []
-        positions = first + [p for _, p in ranked[:_MAX_SUGGESTIONS] if p != aspect]
+        # a leader chosen for what the question asks: its title asks it, or it alone gives it
+        chosen = self._aspect_of(ranked, intents)
+        if chosen is None:
+            chosen = self._giving_leader(ranked, own)
+        first = [chosen] if chosen is not None else []
+        positions = first + [p for _, p in ranked[:_MAX_SUGGESTIONS] if p != chosen]
         scores = {position: score for score, position in ranked[:_MAX_SUGGESTIONS]}
         scores.setdefault(positions[0], ranked[0][0])
         candidates = [
@@ -519,7 +530,7 @@ class KnowledgeIndex:
         ]
         agreed = self._coverage(positions[0], query)[1]
         match = decide(
-            candidates, agreed=agreed, aspect=aspect is not None, thresholds=self._thresholds
+            candidates, agreed=agreed, aspect=chosen is not None, thresholds=self._thresholds
         )
         if match.entry is None or ANY_DETAIL in match.entry.holds:
             return match
@@ -528,6 +539,31 @@ class KnowledgeIndex:
         if not missing and not self._counts(match.entry, own):
             missing += (COUNT,)
         return replace(match, missing=missing)
+
+    def _giving_leader(self, ranked: list[tuple[float, int]], question: str) -> int | None:
+        """Among the leaders, the one entry that gives what the question asks for, when the
+        best does not: the number ("Mit wie vielen Gruppen ...?", see _counts) or a date
+        ("Von wann ist der Bericht?"); else None."""
+        folded = fold(question)
+        counted = _COUNTED.search(folded) is not None
+        if not counted and _ASKS_DATE.search(folded) is None:
+            return None
+
+        def gives(position: int) -> bool:
+            entry = self._entries[position]
+            if counted:
+                return self._counts(entry, question)
+            return any(_DATE.search(fold(answer)) for answer in entry.answer.values())
+
+        leaders = [
+            position
+            for score, position in ranked[:_MAX_SUGGESTIONS]
+            if score >= self._thresholds.lead * ranked[0][0]
+        ]
+        if len(leaders) < 2 or gives(leaders[0]):
+            return None
+        giving = [position for position in leaders[1:] if gives(position)]
+        return giving[0] if len(giving) == 1 else None
 
     def _counts(self, entry: Entry, question: str) -> bool:
         """Whether the entry gives the number a question asks for ("Wie viele Workshops ...?":

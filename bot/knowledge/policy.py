@@ -74,8 +74,9 @@ class Match:
 
 def decide(ranked: list[Candidate], *, agreed: bool, aspect: bool, thresholds: Thresholds) -> Match:
     """The outcome for the ranked candidates (best first; at most a few). `agreed`: two or more
-    words of the question agree on the best; `aspect`: the best was chosen for what its title
-    asks, so the others are no rivals."""
+    words of the question agree on the best; `aspect`: the best was chosen for what the question
+    asks (its title asks it, or it alone gives the number or date asked for), so the others are
+    no rivals."""
     if not ranked:
         return Match(Outcome.UNKNOWN, None, 0.0)
     t = thresholds

@@ -346,6 +346,15 @@ def test_a_question_that_leaves_its_topic_to_the_sentences_before_is_answered(
     assert answer_id(shipped, hydrogen) == "wasserstoff-treffen"
 
 
+def test_among_the_leaders_the_one_giving_the_number_or_date_asked_for_answers(
+    shipped: KnowledgeIndex,
+) -> None:
+    groups = "Mit wie vielen Gruppen aus der Industrie hat die Servicestelle geredet?"
+    assert answer_id(shipped, groups) == "ergebnis-reichweite"  # "93", not the conferences
+    dated = "Welchen Stand hat der Abschlussbericht?"
+    assert answer_id(shipped, dated) == "abschlussbericht"  # the entry with the report's date
+
+
 def test_a_request_without_a_question_mark_is_the_question(shipped: KnowledgeIndex) -> None:
     kreistag = (
         "Ich arbeite in der Wirtschaftsförderung eines Landkreises und bereite eine Sitzung "
