@@ -26,6 +26,7 @@ router = Router(topic="fragen")
 OVERVIEW_ID = "angebote"
 _MAX_OPEN = 20  # open groups listed by !faq unbeantwortet, most asked first
 _PICK = re.compile(r"\s*#?([1-9])[.)]?\s*")  # "2", "#2", "2.": one of the offered entries
+_OWN_TOPIC = 0.25  # coverage by which a follow-up alone beats it read with the one before
 
 
 def format_entry(entry: Entry, lang: Lang) -> md.Markdown:
@@ -81,19 +82,21 @@ def _outcome(match: Match) -> str:
 
 def _search(ctx: Ctx, question: str, now: datetime) -> Match:
     """The question alone or as the continuation of the member's question just before ("und
-    wann war das?"): a question that refers back is read with the one before first, any other
-    only when it alone finds no answer."""
+    wann war das?"): a question that refers back is read with the one before, unless alone it
+    is answered and covers clearly more (_OWN_TOPIC) of itself ("Und wer ist skeptisch
+    gegenüber der Industrie?"); any other only when it alone finds no answer."""
     index, talk = ctx.services.knowledge, ctx.services.conversations
     previous = talk.last_question(ctx.msg.room_id, ctx.sender, now)
     refers = previous is not None and ctx.services.analyzer.refers_back(question)
-    match = None if refers else index.search(question)
-    if previous and (match is None or match.outcome is not Outcome.ANSWER):
+    alone = index.search(question)
+    if previous and (refers or alone.outcome is not Outcome.ANSWER):
         continued = index.search(question, context=previous)
-        if continued.outcome is Outcome.ANSWER:
+        own_topic = alone.outcome is Outcome.ANSWER and alone.score >= continued.score + _OWN_TOPIC
+        if continued.outcome is Outcome.ANSWER and not own_topic:
             talk.asked(ctx.msg.room_id, ctx.sender, f"{previous}\n{question}", now)
             return continued
     talk.asked(ctx.msg.room_id, ctx.sender, question, now)
-    return match or index.search(question)
+    return alone
 
 
 def _answer(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -> None:

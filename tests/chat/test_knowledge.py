@@ -77,6 +77,12 @@ async def test_a_follow_up_is_read_with_the_question_before(chat) -> None:
     assert again.startswith("Partner bei der Gründung")
 
 
+async def test_a_follow_up_that_names_its_own_topic_is_read_alone(chat) -> None:
+    await chat("!frage Was war das deutsch-niederländische Wasserstoff-Treffen?")
+    [reached] = await chat("!frage Und wie viele Initiativen hat die Servicestelle erreicht?")
+    assert reached.startswith("Ergebnis - 93 statt 60 Initiativen erreicht")
+
+
 async def test_out_of_scope_is_admitted_and_stored_without_user(chat, services) -> None:
     [text] = await chat("!frage Wann fährt der nächste Zug nach Hamburg?")
     assert "weiß ich leider nicht" in text
