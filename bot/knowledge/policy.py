@@ -6,7 +6,8 @@ live in config/answering.yaml (chosen on the dev sets, reported on the holdout s
 - the best entry covers enough of the question and no rival comes close: answer it, and name up
   to two entries that came near as alternatives ("Falls Sie etwas anderes meinten: …");
 - a rival scores as high as the best (a real tie), or the best covers only a part: ask which one,
-  numbered (`!frage 2` picks one);
+  numbered (`!frage 2` picks one); a rival that scores as high and covers clearly more of the
+  question leads instead;
 - too little is covered: say so honestly.
 
 A question that asks for a kind of detail the answered entry does not hold (who won, a phone
@@ -35,6 +36,7 @@ class Thresholds(BaseModel):
     lead: float = Field(gt=0, le=1)  # runner-up below this share of the best: a clear lead
     tie: float = Field(gt=0, le=1)  # runner-up at or above this share of the best: ask
     tie_coverage: float = Field(ge=0, le=1)  # ... unless it covers this much less of the question
+    overtake: float = Field(ge=0, le=1)  # a runner-up that ties and covers this much more leads
     suggest: float = Field(gt=0, le=1)  # coverage an entry needs to be offered at all
     alternative: float = Field(gt=0, le=1)  # share of the best's score to be named beside it
 
@@ -80,6 +82,10 @@ def decide(ranked: list[Candidate], *, agreed: bool, aspect: bool, thresholds: T
     if not ranked:
         return Match(Outcome.UNKNOWN, None, 0.0)
     t = thresholds
+    if not aspect and len(ranked) > 1:
+        first, second = ranked[0], ranked[1]
+        if second.score >= t.tie * first.score and second.coverage >= first.coverage + t.overtake:
+            ranked = [second, first, *ranked[2:]]
     best = ranked[0]
     # a rival that covers too little of the question to be offered is none
     rivals = [] if aspect else [c for c in ranked[1:] if c.coverage >= t.suggest]

@@ -355,6 +355,13 @@ def test_among_the_leaders_the_one_giving_the_number_or_date_asked_for_answers(
     assert answer_id(shipped, dated) == "abschlussbericht"  # the entry with the report's date
 
 
+def test_of_two_that_score_alike_the_one_covering_clearly_more_answers(
+    shipped: KnowledgeIndex,
+) -> None:
+    # "Ziel" alone ranks the goals as high; the work packages cover the whole question
+    assert answer_id(shipped, "Welches Ziel hatte Teilaufgabe 5?") == "teilaufgaben"
+
+
 def test_a_request_without_a_question_mark_is_the_question(shipped: KnowledgeIndex) -> None:
     kreistag = (
         "Ich arbeite in der Wirtschaftsförderung eines Landkreises und bereite eine Sitzung "
