@@ -72,9 +72,10 @@ _COUNTED = re.compile(
     r"\b(?:wie ?viele?n?|how many|anzahl (?:der|an)|number of)"
     r" (?P<thing>[a-z][\w-]*(?: [a-z][\w-]*)?)"  # the next two words name what is counted
 )
+# Number words; "ein" and "one" are left out: more often an article or a pronoun ("found one").
 _NUMBER = re.compile(
-    r"\d|\b(?:eins?|zwei|drei|vier|fuenf|sechs|sieben|acht|neun|zehn|elf|zwoelf|zwanzig|dutzend"
-    r"|hundert|tausend|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
+    r"\d|\b(?:eins|zwei|drei|vier|fuenf|sechs|sieben|acht|neun|zehn|elf|zwoelf|zwanzig|dutzend"
+    r"|hundert|tausend|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
     r"|dozen|hundred|thousand)\b"
 )
 # A question for a date ("Von wann ist der Bericht?", "Bis wann lief das?") and a date in an
@@ -541,9 +542,9 @@ class KnowledgeIndex:
         return replace(match, missing=missing)
 
     def _giving_leader(self, ranked: list[tuple[float, int]], question: str) -> int | None:
-        """Among the leaders, the one entry that gives what the question asks for, when the
-        best does not: the number ("Mit wie vielen Gruppen ...?", see _counts) or a date
-        ("Von wann ist der Bericht?"); else None."""
+        """Among the leaders, the one entry that gives what the question asks for: the number
+        ("Mit wie vielen Gruppen ...?", see _counts) or a date ("Von wann ist der Bericht?");
+        None when none or several do."""
         folded = fold(question)
         counted = _COUNTED.search(folded) is not None
         if not counted and _ASKS_DATE.search(folded) is None:
@@ -560,9 +561,9 @@ class KnowledgeIndex:
             for score, position in ranked[:_MAX_SUGGESTIONS]
             if score >= self._thresholds.lead * ranked[0][0]
         ]
-        if len(leaders) < 2 or gives(leaders[0]):
+        if len(leaders) < 2:
             return None
-        giving = [position for position in leaders[1:] if gives(position)]
+        giving = [position for position in leaders if gives(position)]
         return giving[0] if len(giving) == 1 else None
 
     def _counts(self, entry: Entry, question: str) -> bool:

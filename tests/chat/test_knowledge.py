@@ -144,14 +144,14 @@ async def test_offerings_overview(chat) -> None:
 
 
 async def test_a_suggestion_is_picked_by_its_number(chat) -> None:
-    [offer] = await chat("!frage Umfrage", direct=False)
+    [offer] = await chat("!frage Treffen", direct=False)
     assert "weiß ich leider nicht" in offer and "Koordination" in offer  # honest all the same
     options = [line for line in offer.splitlines() if line[:2] in ("1.", "2.", "3.")]
     assert len(options) >= 2, offer
     [picked] = await chat("!frage 2", direct=False)
     assert picked.splitlines()[0] == options[1].removeprefix("2. ")
     # in a direct chat the number alone is enough
-    await chat("Umfrage", direct=True)
+    await chat("Treffen", direct=True)
     [again] = await chat("1", direct=True)
     assert again.splitlines()[0] == options[0].removeprefix("1. ")
     # another member's number picks nothing of this member's offer
