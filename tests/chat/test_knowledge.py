@@ -62,6 +62,10 @@ async def test_rankings_criteria_sign_ups_and_founding_dates_are_unknown_details
     assert signup.startswith("Wie man sich anmeldet oder bewirbt und bis wann, weiß ich nicht.")
     [founded] = await chat("!frage Wann wurde die Initiative in Bonn gegründet?")
     assert founded.startswith("Wann genau das gegründet wurde, weiß ich nicht.")
+    [day] = await chat(
+        "!frage An welchem Tag war das deutsch-niederländische Wasserstoff-Treffen?", user=OTHER
+    )
+    assert day.startswith("Wann genau das stattfand, weiß ich nicht.")
     [english] = await chat("!ask Which region has the most initiatives?", user=OTHER)
     assert english.startswith("I don't know a ranking")
 
