@@ -461,14 +461,15 @@ class KnowledgeIndex:
             terms.add(indexed)
         return frozenset(terms)
 
+    def _leaders(self, ranked: list[tuple[float, int]]) -> list[int]:
+        """The entries scoring within the lead threshold of the best (a few at most)."""
+        floor = self._thresholds.lead * ranked[0][0]
+        return [position for score, position in ranked[:_MAX_SUGGESTIONS] if score >= floor]
+
     def _aspect_of(self, ranked: list[tuple[float, int]], intents: frozenset[str]) -> int | None:
         """The one entry among the leaders whose title fits what the question asks (see
         above), or None when the titles do not decide."""
-        leaders = [
-            position
-            for score, position in ranked[:_MAX_SUGGESTIONS]
-            if score >= self._thresholds.lead * ranked[0][0]
-        ]
+        leaders = self._leaders(ranked)
         if len(leaders) < 2:
             return None
         asks = [self._title_intents(position) for position in leaders]
@@ -556,11 +557,7 @@ class KnowledgeIndex:
                 return self._counts(entry, question)
             return any(_DATE.search(fold(answer)) for answer in entry.answer.values())
 
-        leaders = [
-            position
-            for score, position in ranked[:_MAX_SUGGESTIONS]
-            if score >= self._thresholds.lead * ranked[0][0]
-        ]
+        leaders = self._leaders(ranked)
         if len(leaders) < 2:
             return None
         giving = [position for position in leaders if gives(position)]
