@@ -84,7 +84,9 @@ def _search(ctx: Ctx, question: str, now: datetime) -> Match:
     """The question alone or as the continuation of the member's question just before ("und
     wann war das?"): a question that refers back is read with the one before, unless alone it
     is answered and covers clearly more (_OWN_TOPIC) of itself ("Und wer ist skeptisch
-    gegenüber der Industrie?"); any other only when it alone finds no answer."""
+    gegenüber der Industrie?"); any other only when it alone finds no answer, and when it alone
+    found candidates, only for an entry that covers some of it ("Wo parke ich beim
+    Netzwerktreffen?" after a question about the newsletter is not about the newsletter)."""
     index, talk = ctx.services.knowledge, ctx.services.conversations
     previous = talk.last_question(ctx.msg.room_id, ctx.sender, now)
     refers = previous is not None and ctx.services.analyzer.refers_back(question)
@@ -92,7 +94,12 @@ def _search(ctx: Ctx, question: str, now: datetime) -> Match:
     if previous and (refers or alone.outcome is not Outcome.ANSWER):
         continued = index.search(question, context=previous)
         own_topic = alone.outcome is Outcome.ANSWER and alone.score >= continued.score + _OWN_TOPIC
-        if continued.outcome is Outcome.ANSWER and not own_topic:
+        # a question with a topic of its own is read with the one before only for an entry
+        # that covers some of it
+        speaks = alone.outcome is Outcome.UNKNOWN or (
+            continued.entry is not None and index.covers(continued.entry, question) > 0
+        )
+        if continued.outcome is Outcome.ANSWER and not own_topic and (refers or speaks):
             talk.asked(ctx.msg.room_id, ctx.sender, f"{previous}\n{question}", now)
             return continued
     talk.asked(ctx.msg.room_id, ctx.sender, question, now)

@@ -579,6 +579,13 @@ class KnowledgeIndex:
             for sentence in _SENTENCE_BREAK.split(answer)
         )
 
+    def covers(self, entry: Entry, question: str) -> float:
+        """The share of the question the entry covers (0 for an entry the index does not hold)."""
+        position = self._positions.get(entry.id)
+        if position is None:
+            return 0.0
+        return self._coverage(position, self._query(question, self._asked(question)))[0]
+
     def similar(self, a: str, b: str) -> bool:
         """Whether two questions are about the same thing (idf-weighted term overlap)."""
         first, second = self.signature(a), self.signature(b)

@@ -109,6 +109,9 @@ async def test_coordinator_answers_open_question_and_it_is_used_at_once(chat, se
     assert "monatlich per E-Mail" in answer
     [after] = await chat("!faq unanswered", user=COORDINATOR)
     assert "Newsletter" not in after
+    # a new question right after it is not read as one about the newsletter
+    [parking] = await chat("!frage Wo parke ich beim Netzwerktreffen?")
+    assert "monatlich per E-Mail" not in parking and parking.startswith("Das weiß ich")
 
 
 async def test_faq_answer_survives_restart(chat, settings) -> None:
