@@ -26,7 +26,6 @@ router = Router(topic="fragen")
 OVERVIEW_ID = "angebote"
 _MAX_OPEN = 20  # open groups listed by !faq unbeantwortet, most asked first
 _PICK = re.compile(r"\s*#?([1-9])[.)]?\s*")  # "2", "#2", "2.": one of the offered entries
-_OWN_TOPIC = 0.25  # coverage by which a follow-up alone beats it read with the one before
 
 
 def format_entry(entry: Entry, lang: Lang) -> md.Markdown:
@@ -81,29 +80,13 @@ def _outcome(match: Match) -> str:
 
 
 def _search(ctx: Ctx, question: str, now: datetime) -> Match:
-    """The question alone or as the continuation of the member's question just before ("und
-    wann war das?"): a question that refers back is read with the one before, unless alone it
-    is answered and covers clearly more (_OWN_TOPIC) of itself ("Und wer ist skeptisch
-    gegenüber der Industrie?"); any other only when it alone finds no answer, and when it alone
-    found candidates, only for an entry that covers some of it ("Wo parke ich beim
-    Netzwerktreffen?" after a question about the newsletter is not about the newsletter)."""
-    index, talk = ctx.services.knowledge, ctx.services.conversations
-    previous = talk.last_question(ctx.msg.room_id, ctx.sender, now)
-    refers = previous is not None and ctx.services.analyzer.refers_back(question)
-    alone = index.search(question)
-    if previous and (refers or alone.outcome is not Outcome.ANSWER):
-        continued = index.search(question, context=previous)
-        own_topic = alone.outcome is Outcome.ANSWER and alone.score >= continued.score + _OWN_TOPIC
-        # a question with a topic of its own is read with the one before only for an entry
-        # that covers some of it
-        speaks = alone.outcome is Outcome.UNKNOWN or (
-            continued.entry is not None and index.covers(continued.entry, question) > 0
-        )
-        if continued.outcome is Outcome.ANSWER and not own_topic and (refers or speaks):
-            talk.asked(ctx.msg.room_id, ctx.sender, f"{previous}\n{question}", now)
-            return continued
-    talk.asked(ctx.msg.room_id, ctx.sender, question, now)
-    return alone
+    """The question alone or as the continuation of the member's question just before (see
+    KnowledgeIndex.search_after); what was read is remembered for the next question."""
+    talk, room = ctx.services.conversations, ctx.msg.room_id
+    previous = talk.last_question(room, ctx.sender, now)
+    match, continued = ctx.services.knowledge.search_after(question, previous)
+    talk.asked(room, ctx.sender, f"{previous}\n{question}" if continued else question, now)
+    return match
 
 
 def _answer(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -> None:

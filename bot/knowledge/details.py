@@ -36,8 +36,7 @@ class DetailKinds:
         reads like it (the kind's `held_by` patterns, e.g. "Die Ergebnisse bestätigen …")."""
         evidence = self.evidence.get(kind)
         return kind in entry.holds or (
-            evidence is not None
-            and any(evidence.search(" ".join(fold(text).split())) for text in entry.answer.values())
+            evidence is not None and any(evidence.search(answer) for answer in entry.folded_answers)
         )
 
 

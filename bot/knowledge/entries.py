@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.text.analyzer import fold
 from config import read_yaml
 
 LANGUAGES = ("de", "en", "de-simple")
@@ -25,6 +27,11 @@ class Entry:
     keywords: tuple[str, ...]
     link: str | None
     holds: frozenset[str] = frozenset()  # kinds of detail its answer gives (see details.py)
+
+    @cached_property
+    def folded_answers(self) -> tuple[str, ...]:
+        """Its answers folded (see bot.text.analyzer.fold), spaces collapsed: for patterns."""
+        return tuple(" ".join(fold(text).split()) for text in self.answer.values())
 
 
 def _texts(value: Any, where: str, problems: list[str]) -> dict[str, str] | None:

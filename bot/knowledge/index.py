@@ -23,7 +23,7 @@ from rapidfuzz.distance import OSA
 
 from bot.knowledge.details import DetailKinds
 from bot.knowledge.entries import ANY_DETAIL, Entry
-from bot.knowledge.policy import Candidate, Match, Thresholds, decide
+from bot.knowledge.policy import Candidate, Match, Outcome, Thresholds, decide
 from bot.text.analyzer import Analyzer, fold
 
 # Field weights: what an entry is about counts more than the wording of its answer.
@@ -42,9 +42,9 @@ UNKNOWN_MOSTLY = 2.0
 # it ("Ich bin neu in unserer Initiative in Kassel."). Their words rank entries at CONTEXT_RANK
 # of their weight; those an entry uses agree on it like the question's own ("Welche sind das?"
 # leaves the topic to the sentences before), and those it does not use weigh together at most
-# CONTEXT_SHARE of the rest of the question. A question that says too
-# little on its own (known words weighing less than ASKED_MIN of an unknown word: "Wer hilft
-# mir?") is read together with its context.
+# CONTEXT_SHARE of the rest of the question. A question that says too little on its own (known
+# words weighing less than ASKED_MIN of an unknown word: "Wer hilft mir?") is read together
+# with its context.
 CONTEXT_SHARE = 0.15
 CONTEXT_RANK = 0.3
 ASKED_MIN = 0.3
@@ -65,6 +65,7 @@ _UNSUPPORTED_GUESS = 0.5
 _UMLAUT_E = re.compile(r"([aou])e")
 _GUESS_BELOW = 6  # length of a term below which a correction other than a slip is a guess
 _MAX_SUGGESTIONS = 3
+_OWN_TOPIC = 0.25  # coverage by which a follow-up alone beats it read with the one before
 # A question for a number ("Wie viele Workshops gab es?") whose answer names no number of the
 # thing counted gets that said first, as a detail of kind COUNT (see search and _counts).
 COUNT = "count"
@@ -542,6 +543,29 @@ class KnowledgeIndex:
             missing += (COUNT,)
         return replace(match, missing=missing)
 
+    def search_after(self, question: str, previous: str | None) -> tuple[Match, bool]:
+        """The question alone or as the continuation of `previous`, the member's question just
+        before ("und wann war das?"), and whether it was read as the continuation. A question
+        that refers back is read with the one before, unless alone it is answered and covers
+        clearly more (_OWN_TOPIC) of itself ("Und wer ist skeptisch gegenüber der Industrie?");
+        any other only when it alone finds no answer, and when it alone found candidates, only
+        for an entry that covers some of it ("Wo parke ich beim Netzwerktreffen?" after a
+        question about the newsletter is not about the newsletter)."""
+        alone = self.search(question)
+        refers = previous is not None and self._analyzer.refers_back(question)
+        if previous is None or (alone.outcome is Outcome.ANSWER and not refers):
+            return alone, False
+        continued = self.search(question, context=previous)
+        if continued.outcome is not Outcome.ANSWER or continued.entry is None:
+            return alone, False
+        if alone.outcome is Outcome.ANSWER and alone.score >= continued.score + _OWN_TOPIC:
+            return alone, False
+        if not refers and alone.outcome is Outcome.ASK:
+            position = self._positions[continued.entry.id]
+            if self._coverage(position, self._query(question, self._asked(question)))[0] == 0:
+                return alone, False
+        return continued, True
+
     def _giving_leader(self, ranked: list[tuple[float, int]], question: str) -> int | None:
         """Among the leaders, the one entry that gives what the question asks for: the number
         ("Mit wie vielen Gruppen ...?", see _counts) or a date ("Von wann ist der Bericht?");
@@ -555,7 +579,7 @@ class KnowledgeIndex:
             entry = self._entries[position]
             if counted:
                 return self._counts(entry, question)
-            return any(_DATE.search(fold(answer)) for answer in entry.answer.values())
+            return any(_DATE.search(answer) for answer in entry.folded_answers)
 
         leaders = self._leaders(ranked)
         if len(leaders) < 2:
@@ -578,13 +602,6 @@ class KnowledgeIndex:
             for answer in entry.answer.values()
             for sentence in _SENTENCE_BREAK.split(answer)
         )
-
-    def covers(self, entry: Entry, question: str) -> float:
-        """The share of the question the entry covers (0 for an entry the index does not hold)."""
-        position = self._positions.get(entry.id)
-        if position is None:
-            return 0.0
-        return self._coverage(position, self._query(question, self._asked(question)))[0]
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two questions are about the same thing (idf-weighted term overlap)."""
