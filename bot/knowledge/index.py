@@ -43,8 +43,8 @@ UNKNOWN_MOSTLY = 2.0
 # of their weight; those an entry uses agree on it like the question's own ("Welche sind das?"
 # leaves the topic to the sentences before), and those it does not use weigh together at most
 # CONTEXT_SHARE of the rest of the question. A question that says too little on its own (known
-# words weighing less than ASKED_MIN of an unknown word: "Wer hilft mir?") is read together
-# with its context.
+# words weighing less than ASKED_MIN of an unknown word: "Wie viele waren es?") is read with
+# the sentence just before it, and if that says too little too, with the whole message.
 CONTEXT_SHARE = 0.15
 CONTEXT_RANK = 0.3
 ASKED_MIN = 0.3
@@ -118,10 +118,11 @@ _INTENT_BOOST = 0.3
 # A question that names an entry's whole title ("the service centre for regional industry
 # initiatives") is about that entry, however common the title's words are elsewhere in the
 # knowledge base: for that entry each of them weighs at least this share of the weight of a
-# word the knowledge base never uses.
+# word the knowledge base never uses. Two or more words of the question agree on an entry it
+# names. The short name in a title's aside ("(BZdI)") names the entry on its own.
 _TITLE_FLOOR = 0.5
 _TITLE_MIN_TERMS = 2  # a one-word title is no phrase
-_ASIDE = re.compile(r"\s*\([^)]*\)")  # "(BZdI)": a title is named without its aside too
+_ASIDE = re.compile(r"\s*\(([^)]*)\)")  # "(BZdI)": a title is named without its aside too
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,16 +285,32 @@ class KnowledgeIndex:
         """The sentences of a longer message that ask something (ending in "?" or asking with
         a phrase like "Nennen Sie mir ..."), when others only tell around them ("Wir sind eine
         Initiative aus der Lausitz. Wer hat euch beauftragt?"); None when every sentence asks
-        or none does."""
+        or none does. Without any such sentence, a last one that begins like a question asks
+        (the question mark forgotten). Asking sentences that say too little on their own (known
+        words weighing less than ASKED_MIN of an unknown word: "Wie lief das ab?") are read
+        with the sentence just before them, which most often names what they ask about."""
         sentences = [part for part in _SENTENCE_BREAK.split(message) if part.strip()]
         if len(sentences) < 2:
             return None
         asking = [
-            part for part in sentences if part.rstrip().endswith("?") or self._analyzer.asks(part)
+            number
+            for number, part in enumerate(sentences)
+            if part.rstrip().endswith("?") or self._analyzer.asks(part)
         ]
+        if not asking and self._analyzer.begins_question(sentences[-1]):
+            asking = [len(sentences) - 1]
+        if asking and asking[0] > 0 and self._says_little(sentences[i] for i in asking):
+            asking.insert(0, asking[0] - 1)
         if not asking or len(asking) == len(sentences):
             return None
-        return " ".join(asking)
+        asked = " ".join(sentences[number] for number in asking)
+        return None if self._says_little([asked]) else asked
+
+    def _says_little(self, sentences: Iterable[str]) -> bool:
+        text = " ".join(sentences)
+        lang = self._analyzer.language(text)
+        terms = {term for term, _ in self._analyzer.query_terms(text, lang)}
+        return self._known_weight(terms) < ASKED_MIN * self._unknown_idf
 
     def _correct(self, term: str) -> tuple[str | None, bool, bool]:
         """The indexed term an unknown query term is a typo of (or None), whether the
@@ -348,8 +365,6 @@ class KnowledgeIndex:
         part of the question that asks (see _asked)."""
         lang = self._analyzer.language(question)
         asking = {term for term, _ in self._analyzer.query_terms(asked, lang)} if asked else None
-        if asking is not None and self._known_weight(asking) < ASKED_MIN * self._unknown_idf:
-            asking = None  # "Wer hilft mir?": the sentences before say what it is about
         # German capitalises nouns: in a text that uses capitals, an unknown lowercase word is
         # most likely a verb or adjective and says less about the topic than an unknown noun.
         lowercase = (
@@ -414,7 +429,7 @@ class KnowledgeIndex:
                 covered += weight
                 matched += 1
         covered += guesses if matched else guesses * _UNSUPPORTED_GUESS
-        agreed = matched >= 2
+        agreed = matched >= 2 or bool(named)
         if agreed and foreign <= UNKNOWN_MOSTLY * total:
             foreign *= UNKNOWN_SHARE
         total += foreign
@@ -449,6 +464,11 @@ class KnowledgeIndex:
                 for lang, text in title.items()
                 for named in dict.fromkeys((text, _ASIDE.sub("", text)))
                 if len(terms := self._title_terms(named, lang)) >= _TITLE_MIN_TERMS
+            ) + tuple(
+                terms
+                for lang, text in title.items()
+                for short in _ASIDE.findall(text)
+                if (terms := self._title_terms(short, lang))
             )
         asked = {item.term for item in query if item.term is not None and not item.guess}
         return next((terms for terms in titles if terms <= asked), frozenset())

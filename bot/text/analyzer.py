@@ -230,6 +230,11 @@ class Analyzer:
             for pattern in self._requests.get(form, ())
         )
 
+    def begins_question(self, text: str) -> bool:
+        """Whether `text` begins like a question ("Was genau wird da empfohlen")."""
+        words = _TOKEN.findall(fold(text))
+        return bool(words) and words[0] in self._lexicon.question_words
+
     def refers_back(self, text: str) -> bool:
         """Whether a question refers to the one before: it begins like a continuation ("Und
         wann …?", "What about …?") or names something said before ("dabei", "der dritten")."""

@@ -388,3 +388,27 @@ def test_an_aspect_entry_answers_only_the_question_it_asks(shipped: KnowledgeInd
 def test_board_members_are_answered_by_the_board_entry(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, "Sitzt Gesamtmetall im Fachbeirat?") == "fachbeirat"
     assert answer_id(shipped, "Who is on the advisory board for the BZdI?") == "fachbeirat"
+
+
+def test_the_short_name_in_a_title_names_the_entry(shipped: KnowledgeIndex) -> None:
+    # "(BZdI)" in the title: the acronym alone is enough to agree on the entry
+    assert answer_id(shipped, "BZdI, schon mal gehört, aber keine Ahnung was das ist?") == "bzdi"
+
+
+def test_a_last_sentence_that_begins_like_a_question_asks(shipped: KnowledgeIndex) -> None:
+    forgotten = (
+        "Wir sind ein Netzwerk von Zulieferern und haben gerade einen Workshop zur "
+        "Digitalisierung gemacht. Was genau hat die Servicestelle der Politik empfohlen"
+    )
+    assert answer_id(shipped, forgotten) == "empfehlungen-zielgruppen"
+
+
+def test_a_vague_question_takes_its_topic_from_the_sentence_just_before(
+    shipped: KnowledgeIndex,
+) -> None:
+    # the conference is only where the member heard of them; the focus groups are asked about
+    focus = (
+        "Unser Netzwerk hatte letztes Jahr einen Stand auf der Konferenz der Servicestelle. "
+        "Ein Kollege meinte, es gab auch Fokusgruppen. Wie viele waren es?"
+    )
+    assert answer_id(shipped, focus) == "befragte-gruppen"
