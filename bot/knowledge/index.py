@@ -538,7 +538,7 @@ class KnowledgeIndex:
         intents = _intents(asked or question)
         ranked = self._rank(query, intents)
         if not ranked:
-            return decide([], agreed=False, aspect=False, thresholds=self._thresholds)
+            return decide([], aspect=False, thresholds=self._thresholds)
         # a leader chosen for what the question asks: its title asks it, or it alone gives it
         chosen = self._aspect_of(ranked, intents)
         if chosen is None:
@@ -548,13 +548,10 @@ class KnowledgeIndex:
         scores = {position: score for score, position in ranked[:_MAX_SUGGESTIONS]}
         scores.setdefault(positions[0], ranked[0][0])
         candidates = [
-            Candidate(self._entries[p], scores[p], self._coverage(p, query)[0])
+            Candidate(self._entries[p], scores[p], *self._coverage(p, query))
             for p in positions[:_MAX_SUGGESTIONS]
         ]
-        agreed = self._coverage(positions[0], query)[1]
-        match = decide(
-            candidates, agreed=agreed, aspect=chosen is not None, thresholds=self._thresholds
-        )
+        match = decide(candidates, aspect=chosen is not None, thresholds=self._thresholds)
         if match.entry is None or ANY_DETAIL in match.entry.holds:
             return match
         asked_for = self._details.asked(asked or question)

@@ -62,6 +62,7 @@ class Candidate:
     entry: Entry
     score: float  # the ranking score
     coverage: float  # the idf-weighted share of the question the entry covers
+    agreed: bool  # two or more words of the question agree on the entry
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,11 @@ class Match:
     missing: tuple[str, ...] = ()  # ANSWER: kinds of detail asked for that it does not hold
 
 
-def decide(ranked: list[Candidate], *, agreed: bool, aspect: bool, thresholds: Thresholds) -> Match:
-    """The outcome for the ranked candidates (best first; at most a few). `agreed`: two or more
-    words of the question agree on the best; `aspect`: the best was chosen for what the question
-    asks (its title asks it, or it alone gives the number or date asked for), so the others are
-    no rivals."""
+def decide(ranked: list[Candidate], *, aspect: bool, thresholds: Thresholds) -> Match:
+    """The outcome for the ranked candidates (best first; at most a few). `aspect`: the best was
+    chosen for what the question asks (its title asks it, or it alone gives the number or date
+    asked for), so the others are no rivals; nor is one that only one word of the question
+    agrees on when several agree on the best."""
     if not ranked:
         return Match(Outcome.UNKNOWN, None, 0.0)
     t = thresholds
@@ -87,13 +88,19 @@ def decide(ranked: list[Candidate], *, agreed: bool, aspect: bool, thresholds: T
         if second.score >= t.tie * first.score and second.coverage >= first.coverage + t.overtake:
             ranked = [second, first, *ranked[2:]]
     best = ranked[0]
+    agreed = best.agreed
     # a rival that covers too little of the question to be offered is none
     rivals = [] if aspect else [c for c in ranked[1:] if c.coverage >= t.suggest]
     runner_up = rivals[0].score if rivals else 0.0
     clear = agreed and not aspect and runner_up < t.lead * best.score
     needed = t.answer_leading if clear else t.answer if agreed else t.answer_single
-    tied = bool(rivals) and runner_up >= t.tie * best.score
-    tied = tied and rivals[0].coverage >= best.coverage - t.tie_coverage
+    # a tie needs a rival as well founded: several words agree on it if they do on the best
+    rival = next((c for c in rivals if c.agreed or not agreed), None)
+    tied = (
+        rival is not None
+        and rival.score >= t.tie * best.score
+        and rival.coverage >= best.coverage - t.tie_coverage
+    )
     if best.coverage >= needed and not tied:
         near = tuple(c.entry for c in rivals if c.score >= t.alternative * best.score)[:2]
         return Match(Outcome.ANSWER, best.entry, best.coverage, alternatives=near)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from bot.knowledge.entries import (
     load_knowledge,
 )
 from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.policy import Candidate, Outcome, decide
 from bot.services import build_analyzer, load_data
 from bot.text.analyzer import Analyzer, load_synonyms
 from bot.text.lexicon import load_lexicon
@@ -412,3 +414,15 @@ def test_a_vague_question_takes_its_topic_from_the_sentence_just_before(
         "Ein Kollege meinte, es gab auch Fokusgruppen. Wie viele waren es?"
     )
     assert answer_id(shipped, focus) == "befragte-gruppen"
+
+
+def test_a_rival_only_one_word_agrees_on_is_no_tie_for_a_well_founded_best() -> None:
+    data, _ = load_data()
+    assert data.thresholds is not None
+    best = Candidate(data.entries[0], 13.0, 0.61, agreed=True)
+    one_word = Candidate(data.entries[1], 12.7, 0.56, agreed=False)
+    match = decide([best, one_word], aspect=False, thresholds=data.thresholds)
+    assert match.outcome is Outcome.ANSWER and match.entry is best.entry
+    # a rival as well founded is a tie: the member is asked which one was meant
+    match = decide([best, replace(one_word, agreed=True)], aspect=False, thresholds=data.thresholds)
+    assert match.outcome is Outcome.ASK
