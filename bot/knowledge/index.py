@@ -79,6 +79,17 @@ _NUMBER = re.compile(
     r"|hundert|tausend|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty"
     r"|dozen|hundred|thousand)\b"
 )
+# A question for which one ("Um welche Region ging es?", "Welches Zukunftsthema?") whose
+# entry speaks of that thing only with an indefinite article right before it ("eine Region",
+# "einem Zukunftsthema"), and no relative clause after it that says which ("ein Konzept
+# entwickelt, mit dem …"), does not name it: that is said first, as a detail of kind UNNAMED.
+UNNAMED = "unnamed"
+_WHICH = re.compile(r"\b(?:welche[mnrs]?|which|what) (?P<thing>[a-z][\w-]*)")
+_INDEFINITE = frozenset({"ein", "eine", "einer", "einem", "einen", "eines", "a", "an"})
+_WORD = re.compile(r"[a-z0-9][\w-]*")
+_DESCRIBED = re.compile(
+    r"[^.!?]{0,40}?, (?:(?:mit|in|bei|von|zu) )?(?:das|die|der|dem|den|that|which)\b"
+)
 # A question for a date ("Von wann ist der Bericht?", "Bis wann lief das?") and a date in an
 # answer (a day or a month with its year).
 _ASKS_DATE = re.compile(r"\b(?:wann|datum|stand|when|date|dated)\b")
@@ -558,6 +569,8 @@ class KnowledgeIndex:
         missing = tuple(k for k in asked_for if not self._details.held(match.entry, k))
         if not missing and not self._counts(match.entry, own):
             missing += (COUNT,)
+        if not missing and not self._names(match.entry, own):
+            missing += (UNNAMED,)
         return replace(match, missing=missing)
 
     def search_after(self, question: str, previous: str | None) -> tuple[Match, bool]:
@@ -619,6 +632,29 @@ class KnowledgeIndex:
             for answer in entry.answer.values()
             for sentence in _SENTENCE_BREAK.split(answer)
         )
+
+    def _names(self, entry: Entry, question: str) -> bool:
+        """Whether the entry names the thing a "which ...?" question asks for (see UNNAMED);
+        True when the question asks for none or the answer does not speak of it at all. A
+        compound holding the thing names one ("Wasserstoff-Treffen" for "welches Treffen")."""
+        asked = _WHICH.search(fold(question))
+        if asked is None:
+            return True
+        thing = self._analyzer.stems(asked["thing"])
+        indefinite = False
+        for answer in entry.folded_answers:
+            words = list(_WORD.finditer(answer))
+            for position, found in enumerate(words):
+                word = found.group()
+                same = bool(thing & self._analyzer.stems(word))
+                if not same and not any(word.endswith(f"-{form}") for form in thing):
+                    continue
+                before = words[position - 1].group() if position else ""
+                if same and before in _INDEFINITE and not _DESCRIBED.match(answer, found.end()):
+                    indefinite = True
+                else:
+                    return True
+        return not indefinite
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two questions are about the same thing (idf-weighted term overlap)."""

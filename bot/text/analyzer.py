@@ -268,6 +268,10 @@ class Analyzer:
         self._known.add(canonical)
         self._canonicals.add(canonical)
 
+    def stems(self, word: str) -> frozenset[str]:
+        """A folded word as written and its German and English stems, without synonyms."""
+        return frozenset(self._forms(word))
+
     def _forms(self, word: str) -> _Unit:
         """The word, its German stem and its English stem (cached)."""
         forms = self._stems.get(word)

@@ -70,6 +70,20 @@ async def test_rankings_criteria_sign_ups_and_founding_dates_are_unknown_details
     assert english.startswith("I don't know a ranking")
 
 
+async def test_which_one_is_unknown_when_the_knowledge_only_says_there_was_one(chat) -> None:
+    # the two surveyed groups: "eine mit Blick auf eine Region und eine zu einem Zukunftsthema"
+    [region] = await chat("!frage Um welche Region ging es bei der Befragung der zwei Gruppen?")
+    assert region.startswith("Um welche Region es dabei genau ging, weiß ich nicht.")
+    [topic] = await chat("!frage Welches Zukunftsthema hatte die andere befragte Gruppe?")
+    assert topic.startswith("Welche genau, weiß ich nicht")
+    assert "Zukunftsthema" in topic  # then what is known about the groups
+    # where the knowledge names them, they are simply answered
+    [places] = await chat("!frage In welchen Regionen sind neue Initiativen entstanden?")
+    assert "weiß ich nicht" not in places and "Eichsfeld" in places
+    [english] = await chat("!ask Which region was the survey of the two groups about?", user=OTHER)
+    assert english.startswith("I don't know which region exactly")
+
+
 async def test_a_follow_up_is_read_with_the_question_before(chat) -> None:
     await chat("!frage Was war das deutsch-niederländische Wasserstoff-Treffen?")
     [partners] = await chat("!frage Und wer waren die Partner?")  # alone: founding partners
