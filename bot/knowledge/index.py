@@ -97,6 +97,13 @@ _MONTHS = (
     "januar|februar|maerz|april|mai|juni|juli|august|september|oktober|november|dezember"
     "|january|february|march|may|june|july|october|december"
 )
+# A question for a name ("Wie hießen die Konferenzen?", "What was it called?") and a name in
+# an answer (quoted).
+_ASKS_NAME = re.compile(
+    r"\b(?:wie (?:heisst|heissen|hiess|hiessen|nennt|nennen|nannte)|genannt|called|named"
+    r"|(?:der|den|die|the|its|their) names?|titel|title|motto\w*)\b"
+)
+_QUOTED = re.compile(r"[„“”\"»«]")
 _DATE = re.compile(rf"\b\d{{1,2}}\. ?\d{{1,2}}\. ?\d{{4}}\b|\b(?:{_MONTHS}) \d{{4}}\b")
 SIMILAR = 0.5  # overlap (see overlap()) from which two questions are about one thing
 _FUZZY_MIN = 4  # shortest term that is typo-corrected
@@ -598,18 +605,21 @@ class KnowledgeIndex:
 
     def _giving_leader(self, ranked: list[tuple[float, int]], question: str) -> int | None:
         """Among the leaders, the one entry that gives what the question asks for: the number
-        ("Mit wie vielen Gruppen ...?", see _counts) or a date ("Von wann ist der Bericht?");
-        None when none or several do."""
+        ("Mit wie vielen Gruppen ...?", see _counts), a date ("Von wann ist der Bericht?") or
+        a name ("Wie hießen die Konferenzen?"); None when none or several do."""
         folded = fold(question)
         counted = _COUNTED.search(folded) is not None
-        if not counted and _ASKS_DATE.search(folded) is None:
+        given = (
+            _DATE if _ASKS_DATE.search(folded) else _QUOTED if _ASKS_NAME.search(folded) else None
+        )
+        if not counted and given is None:
             return None
 
         def gives(position: int) -> bool:
             entry = self._entries[position]
             if counted:
                 return self._counts(entry, question)
-            return any(_DATE.search(answer) for answer in entry.folded_answers)
+            return given is not None and any(given.search(a) for a in entry.folded_answers)
 
         leaders = self._leaders(ranked)
         if len(leaders) < 2:

@@ -77,8 +77,8 @@ class Match:
 
 def decide(ranked: list[Candidate], *, aspect: bool, thresholds: Thresholds) -> Match:
     """The outcome for the ranked candidates (best first; at most a few). `aspect`: the best was
-    chosen for what the question asks (its title asks it, or it alone gives the number or date
-    asked for), so the others are no rivals; nor is one that only one word of the question
+    chosen for what the question asks (its title asks it, or it alone gives the number, date or
+    name asked for), so the others are no rivals; nor is one that only one word of the question
     agrees on when several agree on the best."""
     if not ranked:
         return Match(Outcome.UNKNOWN, None, 0.0)

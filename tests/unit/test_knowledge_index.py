@@ -426,3 +426,12 @@ def test_a_rival_only_one_word_agrees_on_is_no_tie_for_a_well_founded_best() -> 
     # a rival as well founded is a tie: the member is asked which one was meant
     match = decide([best, replace(one_word, agreed=True)], aspect=False, thresholds=data.thresholds)
     assert match.outcome is Outcome.ASK
+
+
+def test_among_the_leaders_the_one_giving_the_name_asked_for_answers(
+    shipped: KnowledgeIndex,
+) -> None:
+    # the conferences entry says how often; the themes entry quotes their titles
+    assert answer_id(shipped, "Wie hießen die Konferenzen der Servicestelle?") == "konferenz-themen"
+    english = "What were the service centre's conferences called?"
+    assert answer_id(shipped, english) == "konferenz-themen"
