@@ -159,12 +159,14 @@ class _Term:
 
 def _slip(typed: str, meant: str) -> bool:
     """Whether `typed` is `meant` with two neighbouring letters swapped, a double letter
-    typed once ("zeil" for "ziel", "tref" for "treff") or an umlaut written without its e
-    ("forder" for "foerder")."""
+    typed once ("zeil" for "ziel", "tref" for "treff"), an umlaut written without its e
+    ("forder" for "foerder") or a lowercase l for a capital I, which look alike ("bzdl")."""
     if _UMLAUT_E.sub(r"\1", typed) == _UMLAUT_E.sub(r"\1", meant):
         return True
     if len(typed) == len(meant):
         differ = [i for i, (a, b) in enumerate(zip(typed, meant, strict=True)) if a != b]
+        if len(differ) == 1 and {typed[differ[0]], meant[differ[0]]} == {"i", "l"}:
+            return True
         return (
             len(differ) == 2
             and differ[1] == differ[0] + 1

@@ -66,6 +66,8 @@ async def test_rankings_criteria_sign_ups_and_founding_dates_are_unknown_details
         "!frage An welchem Tag war das deutsch-niederländische Wasserstoff-Treffen?", user=OTHER
     )
     assert day.startswith("Wann genau das stattfand, weiß ich nicht.")
+    [webinars] = await chat("!frage Wann genau waren die Webinare?", user=OTHER)
+    assert webinars.startswith("Wann genau das stattfand, weiß ich nicht.")
     [english] = await chat("!ask Which region has the most initiatives?", user=OTHER)
     assert english.startswith("I don't know a ranking")
 

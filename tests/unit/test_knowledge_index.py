@@ -307,6 +307,8 @@ def test_an_everyday_word_is_not_taken_for_a_typo_of_another(shipped: KnowledgeI
     # while a real slip, or an umlaut written without its e, is still corrected
     assert answer_id(shipped, "Wann gab es das Wasserstoftreffen?") == "wasserstoff-treffen"
     assert answer_id(shipped, "Wer foerdert die Servicestelle?") == "auftraggeber"
+    # a lowercase l for a capital I looks the same in many fonts
+    assert answer_id(shipped, "Wofür steht BZdl?") == "bzdi"
 
 
 def test_particles_may_stand_inside_a_phrase(shipped: KnowledgeIndex) -> None:
