@@ -319,15 +319,19 @@ class KnowledgeIndex:
         ]
         if not asking and self._analyzer.begins_question(sentences[-1]):
             asking = [len(sentences) - 1]
-        if asking and asking[0] > 0 and self._says_little(sentences[i] for i in asking):
-            asking.insert(0, asking[0] - 1)
-        if not asking or len(asking) == len(sentences):
+        if not asking:
             return None
         asked = " ".join(sentences[number] for number in asking)
-        return None if self._says_little([asked]) else asked
+        if self._says_little(asked):
+            if asking[0] == 0:
+                return None
+            asking.insert(0, asking[0] - 1)
+            asked = f"{sentences[asking[0]]} {asked}"
+            if self._says_little(asked):
+                return None
+        return None if len(asking) == len(sentences) else asked
 
-    def _says_little(self, sentences: Iterable[str]) -> bool:
-        text = " ".join(sentences)
+    def _says_little(self, text: str) -> bool:
         lang = self._analyzer.language(text)
         terms = {term for term, _ in self._analyzer.query_terms(text, lang)}
         return self._known_weight(terms) < ASKED_MIN * self._unknown_idf
@@ -550,10 +554,11 @@ class KnowledgeIndex:
         """The answer, the entries to choose from, or none (see bot/knowledge/policy.py).
         `context`: what the member asked just before, when the question may continue it: both
         are read together, as one question."""
-        own = self._asked(question) or question  # the member's own question (number, date)
+        asked = self._asked(question)
+        own = asked or question  # the member's own question (number, date, name)
         if context:
             question = f"{context}\n{question}"
-        asked = self._asked(question)
+            asked = self._asked(question)
         query = self._query(question, asked)
         intents = _intents(asked or question)
         ranked = self._rank(query, intents)
