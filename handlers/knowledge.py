@@ -103,6 +103,8 @@ def _answer(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -> None
             else ctx.t("offerings.ask_coordinators", contact=_contact(ctx))
         )
         text = md.lines([first, text, last])
+    if match.further:
+        text = md.blocks([text, *(format_entry(entry, ctx.lang) for entry in match.further)])
     if match.alternatives:
         options = _offer(ctx, match.alternatives, now)
         text = md.blocks([text, ctx.t("offerings.alternatives", options=options)])

@@ -65,6 +65,7 @@ _UNSUPPORTED_GUESS = 0.5
 _UMLAUT_E = re.compile(r"([aou])e")
 _GUESS_BELOW = 6  # length of a term below which a correction other than a slip is a guess
 _MAX_SUGGESTIONS = 3
+_MAX_FURTHER = 2  # answers to a message's other questions
 _OWN_TOPIC = 0.25  # coverage by which a follow-up alone beats it read with the one before
 # A question for a number ("Wie viele Workshops gab es?") whose answer names no number of the
 # thing counted gets that said first, as a detail of kind COUNT (see search and _counts).
@@ -312,11 +313,7 @@ class KnowledgeIndex:
         sentences = [part for part in _SENTENCE_BREAK.split(message) if part.strip()]
         if len(sentences) < 2:
             return None
-        asking = [
-            number
-            for number, part in enumerate(sentences)
-            if part.rstrip().endswith("?") or self._analyzer.asks(part)
-        ]
+        asking = [number for number, part in enumerate(sentences) if self._asks(part)]
         if not asking and self._analyzer.begins_question(sentences[-1]):
             asking = [len(sentences) - 1]
         if not asking:
@@ -330,6 +327,9 @@ class KnowledgeIndex:
             if self._says_little(asked):
                 return None
         return None if len(asking) == len(sentences) else asked
+
+    def _asks(self, sentence: str) -> bool:
+        return sentence.rstrip().endswith("?") or self._analyzer.asks(sentence)
 
     def _says_little(self, text: str) -> bool:
         lang = self._analyzer.language(text)
@@ -554,6 +554,55 @@ class KnowledgeIndex:
         """The answer, the entries to choose from, or none (see bot/knowledge/policy.py).
         `context`: what the member asked just before, when the question may continue it: both
         are read together, as one question."""
+        match = self._search(question, context)
+        return match if context else self._each_question(question, match)
+
+    def _each_question(self, message: str, match: Match) -> Match:
+        """A message that asks two questions or more ("Wer hat euch beauftragt, und wie lange
+        lief das?") is also read one question at a time, each with the message's sentences
+        that only tell. Answers to the other questions follow the answer (`further`); when the
+        message as a whole finds none, the first question that does leads."""
+        told, questions = self._questions(message)
+        if len(questions) < 2:
+            return match
+        answers: dict[str, Match] = {}
+        for question in questions:
+            if self._says_little(question):
+                continue  # "Und wie lief das?": only the message as a whole says what
+            found = self._search(f"{told} {question}" if told else question)
+            if found.entry is not None and found.outcome is Outcome.ANSWER and not found.missing:
+                answers.setdefault(found.entry.id, found)
+        if match.entry is None:
+            if len(answers) < 2:
+                return match
+            match = next(iter(answers.values()))
+        elif len(answers) >= 2:
+            match = answers.get(match.entry.id, match)  # what it holds, judged on its question
+        further = tuple(
+            found.entry
+            for found in answers.values()
+            if found.entry is not None and found.entry != match.entry
+        )[:_MAX_FURTHER]
+        alternatives = tuple(e for e in match.alternatives if e not in further)
+        return replace(match, further=further, alternatives=alternatives)
+
+    def _questions(self, message: str) -> tuple[str, list[str]]:
+        """The sentences of a message that only tell, and its questions one by one (a
+        sentence that asks twice split, see Analyzer.questions)."""
+        told: list[str] = []
+        questions: list[str] = []
+        for sentence in _SENTENCE_BREAK.split(message):
+            if not sentence.strip():
+                continue
+            if self._asks(sentence):
+                questions += (
+                    q if q.endswith("?") else f"{q}?" for q in self._analyzer.questions(sentence)
+                )
+            else:
+                told.append(sentence)
+        return " ".join(told), questions
+
+    def _search(self, question: str, context: str | None = None) -> Match:
         asked = self._asked(question)
         own = asked or question  # the member's own question (number, date, name)
         if context:

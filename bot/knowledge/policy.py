@@ -10,8 +10,10 @@ live in config/answering.yaml (chosen on the dev sets, reported on the holdout s
   question leads instead;
 - too little is covered: say so honestly.
 
-A question that asks for a kind of detail the answered entry does not hold (who won, a phone
-number, where something took place, ...) gets that said first (`missing`).
+A message that asks two questions gets the answers to the others too (`further`, see
+KnowledgeIndex.search). A question that asks for a kind of detail the answered entry does not
+hold (who won, a phone number, where something took place, ...) gets that said first
+(`missing`).
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class Match:
     suggestions: tuple[Entry, ...] = ()  # ASK: the entries to choose from
     alternatives: tuple[Entry, ...] = ()  # ANSWER: entries that came near
     missing: tuple[str, ...] = ()  # ANSWER: kinds of detail asked for that it does not hold
+    further: tuple[Entry, ...] = ()  # ANSWER: the answers to the message's other questions
 
 
 def decide(ranked: list[Candidate], *, aspect: bool, thresholds: Thresholds) -> Match:

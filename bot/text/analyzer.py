@@ -33,6 +33,7 @@ _MIN_HEAD = 5  # any other compound part
 _MIN_COMPOUND = 8
 _MAX_COMPOUND = 40  # longer words are not German compounds but noise
 _MAX_CACHE = 20_000
+_JOINT = re.compile(r",?\s+(?:und|and)\s+(?P<next>\w+)", re.IGNORECASE)
 _MIN_SLIP = 4  # shorter filler words are not typo-corrected
 _MIN_DROP = 5  # from this length a filler word with any one letter left out is filler too
 _AS_WRITTEN: frozenset[str] = frozenset()
@@ -234,6 +235,16 @@ class Analyzer:
         """Whether `text` begins like a question ("Was genau wird da empfohlen")."""
         words = _TOKEN.findall(fold(text))
         return bool(words) and words[0] in self._lexicon.question_words
+
+    def questions(self, sentence: str) -> list[str]:
+        """The questions of one sentence: it is split where "und"/"and" joins a second question
+        that begins with an interrogative ("Wer hat euch beauftragt, und wie lange lief das?")."""
+        parts, start = [], 0
+        for joint in _JOINT.finditer(sentence):
+            if fold(joint["next"]) in self._lexicon.interrogatives:
+                parts.append(sentence[start : joint.start()])
+                start = joint.start("next")
+        return [part.strip(" ,") for part in [*parts, sentence[start:]] if part.strip(" ,")]
 
     def refers_back(self, text: str) -> bool:
         """Whether a question refers to the one before: it begins like a continuation ("Und

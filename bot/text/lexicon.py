@@ -14,7 +14,8 @@ class Lexicon:
     particles: frozenset[str]  # may stand inside a phrase ("was genau macht ihr")
     fillers: tuple[str, ...]  # chat idioms that are no part of a question ("am besten")
     requests: tuple[str, ...]  # phrases that ask without a question mark ("nennen Sie mir")
-    question_words: frozenset[str]  # words a question begins with ("wie", "what")
+    interrogatives: frozenset[str]  # question words that ask for something ("wer", "when")
+    question_words: frozenset[str]  # words a question begins with: those and "gibt", "is", …
     refers: frozenset[str]  # words that make a question refer back ("dabei", "der dritten")
     continues: frozenset[str]  # first words that continue the question before ("und")
     german_cues: frozenset[str]  # function words that tell the two languages apart
@@ -39,7 +40,8 @@ def load_lexicon(folder: Path) -> Lexicon:
         particles=frozenset(words["particles.txt"]),
         fillers=tuple(words["fillers.txt"]),
         requests=tuple(words["requests.txt"]),
-        question_words=frozenset(words["questionwords.txt"]),
+        interrogatives=frozenset(words["interrogatives.txt"]),
+        question_words=frozenset(words["interrogatives.txt"] + words["questionwords.txt"]),
         refers=frozenset(w for w in words["followups.txt"] if not w.endswith("+")),
         continues=frozenset(w[:-1] for w in words["followups.txt"] if w.endswith("+")),
         german_cues=frozenset(words["cues.de.txt"]),
@@ -54,6 +56,7 @@ _FILES = (
     "particles.txt",
     "fillers.txt",
     "requests.txt",
+    "interrogatives.txt",
     "questionwords.txt",
     "followups.txt",
     "cues.de.txt",

@@ -52,6 +52,14 @@ async def test_the_unknown_part_of_a_question_is_said_first(chat) -> None:
     assert english.startswith("I don't know that number.")
 
 
+async def test_two_questions_in_one_message_get_both_answers(chat) -> None:
+    [text] = await chat("!frage Wer hat die Servicestelle beauftragt, und wie lange lief das?")
+    assert "BMWK" in text and "2021" in text and "2023" in text
+    assert "weiß ich nicht" not in text
+    [english] = await chat("Who commissioned the service centre and when did it end?", direct=True)
+    assert "Ministry" in english and "2023" in english
+
+
 async def test_rankings_criteria_sign_ups_and_founding_dates_are_unknown_details(chat) -> None:
     [ranking] = await chat("!frage Welche Region hat die meisten Industrieinitiativen?")
     assert ranking.startswith("Eine Rangfolge (wer am meisten oder am größten ist) weiß ich nicht.")

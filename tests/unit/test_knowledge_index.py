@@ -437,3 +437,21 @@ def test_among_the_leaders_the_one_giving_the_name_asked_for_answers(
     assert answer_id(shipped, "Wie hießen die Konferenzen der Servicestelle?") == "konferenz-themen"
     english = "What were the service centre's conferences called?"
     assert answer_id(shipped, english) == "konferenz-themen"
+
+
+def test_each_question_of_a_message_that_asks_two_is_answered(shipped: KnowledgeIndex) -> None:
+    match = shipped.search("Wer hat die Servicestelle beauftragt, und wie lange lief der Auftrag?")
+    assert match.outcome is Outcome.ANSWER and match.entry is not None
+    assert {match.entry.id, *(e.id for e in match.further)} == {"auftraggeber", "laufzeit"}
+    # what an answer does not hold is judged on its own question: the number asked for in the
+    # first question is given by the second answer, and the board answer does not deny it
+    match = shipped.search(
+        "Wie viele Initiativen hat die Servicestelle erreicht und wer saß im Fachbeirat?"
+    )
+    assert match.entry is not None and not match.missing
+    assert {match.entry.id, *(e.id for e in match.further)} == {"ergebnis-reichweite", "fachbeirat"}
+
+
+def test_a_message_with_one_question_has_no_further_answers(shipped: KnowledgeIndex) -> None:
+    match = shipped.search("Wir sind eine Initiative aus der Lausitz. Wer hat euch beauftragt?")
+    assert match.entry is not None and match.entry.id == "auftraggeber" and not match.further

@@ -89,6 +89,23 @@ def test_a_question_that_refers_back(analyzer: Analyzer) -> None:
     assert not analyzer.refers_back("Welche Kunden hat die Initiative?")  # "und" inside a word
 
 
+def test_a_sentence_that_asks_twice_is_split_at_the_second_question_word(
+    analyzer: Analyzer,
+) -> None:
+    assert analyzer.questions("Wer hat euch beauftragt, und wie lange lief das?") == [
+        "Wer hat euch beauftragt",
+        "wie lange lief das?",
+    ]
+    assert analyzer.questions("Who ran it and when did it end?") == [
+        "Who ran it",
+        "when did it end?",
+    ]
+    # "und" before anything but a question word joins parts of one question
+    assert analyzer.questions("Wer hat geholfen und Geld bekommen?") == [
+        "Wer hat geholfen und Geld bekommen?"
+    ]
+
+
 def test_slips_of_filler_words_are_filler(analyzer: Analyzer) -> None:
     assert analyzer.terms("Warum solte das Netzwerk wachsen?") == analyzer.terms("Netzwerk wachsen")
     assert analyzer.terms("Wie wurden die Netzwerke gebildet?") == analyzer.terms(
