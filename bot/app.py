@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING
 
-from aiohttp import web
-
-from bot.adapters.web import build_app, start_http
 from bot.core import housekeeping
 from bot.core.commands import CommandTable, Job, Route, Router
 from bot.core.dispatcher import Dispatcher
 from bot.core.flood import FloodLimiter
 from bot.core.transport import Transport
-from bot.services import Services, build_services
+from bot.services import Services, build_services, keep_for_good
+from bot.text.analyzer import word_frequency
 from config.settings import Settings
 from handlers import events, feedback, handoff, initiatives, knowledge, privacy, reports
 from handlers import help as help_handlers
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,8 @@ async def run(settings: Settings) -> None:
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Serve Matrix (and HTTP) until `stop` is set."""
     services = await build_services(settings)
-    gc.freeze()  # the loaded data lives as long as the process: keep it out of GC passes
+    word_frequency()  # loaded now, not on the first question with a typo
+    keep_for_good()
     dispatcher = build_dispatcher(services, flood=True)
     from bot.adapters.matrix.client import MatrixBot  # nio: only the Matrix process needs it
 
@@ -107,15 +110,8 @@ async def start_web(
     settings = services.settings
     if not settings.http_port:
         return None
-    endpoints = [(r.method, r.path, _bound(services, r)) for r in routes]
+    from bot.adapters.web import build_app, start_http  # aiohttp: only the service needs it
+
+    endpoints = [(r.method, r.path, partial(r.handler, services)) for r in routes]
     app = build_app(last_sync, services.db.ping, services.metrics.render, endpoints)
     return await start_http(app, settings.http_host, settings.http_port)
-
-
-def _bound(
-    services: Services, route: Route
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def endpoint(request: web.Request) -> web.StreamResponse:
-        return await route.handler(services, request)
-
-    return endpoint

@@ -20,7 +20,7 @@ from bot.feedback.export import feedback_csv
 from bot.initiatives.csv_import import export_csv, import_csv
 from bot.reports.build import build_report
 from bot.reports.period import Period, PeriodError, between, last_full_month, parse_date
-from bot.services import Services, build_services, load_data
+from bot.services import Services, build_services, keep_for_good, load_data
 from config.settings import Lang, Settings, SettingsError, load_settings
 from storage.db import Database, MigrationError
 
@@ -179,6 +179,7 @@ async def _with_services(
     settings: Settings, body: Callable[[Services], Coroutine[Any, Any, T]]
 ) -> T:
     services = await build_services(settings)
+    keep_for_good()
     try:
         return await body(services)
     finally:

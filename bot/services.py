@@ -4,6 +4,7 @@ built once from the settings and the shipped data files, and handed down (nothin
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,6 +98,14 @@ def build_analyzer(data: DataFiles) -> Analyzer:
     vocabulary = [*knowledge_vocabulary(data.entries), *taxonomy_vocabulary(data.taxonomy)]
     assert data.lexicon is not None, "load_data() reported the word lists as a problem"
     return Analyzer(data.synonyms, data.lexicon, vocabulary)
+
+
+def keep_for_good() -> None:
+    """For a process that keeps its services to its end: what was built so far leaves the
+    garbage collector's passes (it lives as long as the process, and a collection at exit
+    would walk all of it once more), and collection runs from here on (see bot/__main__.py)."""
+    gc.freeze()
+    gc.enable()
 
 
 async def build_services(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:

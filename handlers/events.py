@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from aiohttp import web
-
 from bot.core import render as md
-from bot.core.commands import Arg, Router, int_arg
+from bot.core.commands import Arg, Page, Router, int_arg
 from bot.core.context import Role
 from bot.core.errors import UsageError, UserError
 from bot.core.transport import Transport
@@ -49,19 +47,14 @@ async def rebuild_schedule(services: Services, transport: Transport) -> None:
 
 
 @router.route("GET", "/webinars.ics")
-async def calendar_feed(services: Services, _: web.Request) -> web.Response:
+async def calendar_feed(services: Services) -> Page:
     """Upcoming events and those of the last 30 days, cancelled ones included."""
     now, settings = services.clock(), services.settings
     async with services.db.read() as session:
         listed = await event_store.events_since(session, now - CALENDAR_PAST)
     name = services.texts.plain("events.calendar.name", settings.language)
-    return web.Response(
-        body=calendar_ics(listed, name, settings.server_name, now),
-        headers={
-            "Content-Type": "text/calendar; charset=utf-8",
-            "Content-Disposition": 'inline; filename="webinars.ics"',
-        },
-    )
+    body = calendar_ics(listed, name, settings.server_name, now)
+    return Page(body, "text/calendar; charset=utf-8", filename="webinars.ics")
 
 
 async def _editable(ctx: Ctx, event_id: int) -> CalendarEvent:

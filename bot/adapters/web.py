@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from bot.core.commands import Page
+
 STALE_AFTER = 120.0  # seconds without a finished sync (the long poll is 30 s)
 
-Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Endpoint = Callable[[], Awaitable[Page]]  # a capability's route, bound to the services
 
 
 def build_app(
@@ -42,8 +44,19 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus)
     for method, path, endpoint in routes:
-        app.router.add_route(method, path, endpoint)
+        app.router.add_route(method, path, _serving(endpoint))
     return app
+
+
+def _serving(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def serve(_: web.Request) -> web.Response:
+        page = await endpoint()
+        headers = {"Content-Type": page.content_type}
+        if page.filename:
+            headers["Content-Disposition"] = f'inline; filename="{page.filename}"'
+        return web.Response(body=page.body, headers=headers)
+
+    return serve
 
 
 async def start_http(app: web.Application, host: str, port: int) -> web.AppRunner:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Context, Role
@@ -29,7 +28,7 @@ ReactionHook = Callable[[Any, AsyncSession, Reaction], Awaitable[None]]
 RedactionHook = Callable[[Any, AsyncSession, Redaction], Awaitable[None]]
 ReplyHook = Callable[[Context[Any]], Awaitable[bool]]  # True when it took the message
 JobRun = Callable[[Any, Transport], Awaitable[None]]
-RouteHandler = Callable[[Any, web.Request], Awaitable[web.StreamResponse]]
+RouteHandler = Callable[[Any], Awaitable["Page"]]
 
 
 @dataclass(frozen=True)
@@ -115,6 +114,15 @@ class Job:
     every: timedelta | None = None
     cron: Callable[[Settings], str] | None = None
     overlap: bool = False  # run_soon may start a second run while one is going
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a route serves over HTTP (the web adapter sends it)."""
+
+    body: bytes
+    content_type: str  # with its charset where it is text
+    filename: str | None = None  # shown inline under this name
 
 
 @dataclass(frozen=True)

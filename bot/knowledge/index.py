@@ -396,7 +396,7 @@ class KnowledgeIndex:
             if lang == "de" and question != question.lower()
             else set()
         )
-        everyday = self._analyzer.everyday_terms(question)
+        everyday: set[str] | None = None  # looked up only if a word seems to be a typo
         query: list[_Term] = []
         seen: set[str] = set()
         for term, forms in self._analyzer.query_terms(question, lang):
@@ -404,8 +404,11 @@ class KnowledgeIndex:
                 continue
             seen.add(term)
             indexed, guess, slip = self._correct(term)
-            if indexed != term and term in everyday and not slip:
-                indexed = None  # a real word, not a typo of the one it resembles
+            if indexed not in (None, term) and not slip:
+                if everyday is None:
+                    everyday = self._analyzer.everyday_terms(question)
+                if term in everyday:
+                    indexed = None  # a real word, not a typo of the one it resembles
             context = asking is not None and term not in asking
             if indexed is not None:
                 query.append(_Term(indexed, self._idf[indexed], forms, guess, context=context))

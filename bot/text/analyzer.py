@@ -8,6 +8,7 @@ canonical term, so that "H2", "Wasserstoff" and "hydrogen" become the same term.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -17,7 +18,6 @@ from typing import Literal
 
 import snowballstemmer
 import yaml
-from wordfreq import zipf_frequency
 
 from bot.text.lexicon import Lexicon
 from config import read_yaml
@@ -142,6 +142,19 @@ def _words(text: str) -> list[str]:
     return [word for token in _TOKEN.findall(fold(text)) for word in token.split("-")]
 
 
+@functools.cache
+def word_frequency() -> Callable[[str, str], float]:
+    """How often a word is used in a language, on wordfreq's Zipf scale. Loaded when first
+    needed, which is only when a question seems to hold a typo: importing wordfreq and reading
+    its word lists takes a quarter of a second, too much for every start of the shell; the
+    Matrix service loads it at start."""
+    from wordfreq import zipf_frequency
+
+    for lang in ("de", "en"):
+        zipf_frequency("und", lang, wordlist="small")  # read both word lists now
+    return functools.partial(zipf_frequency, wordlist="small")
+
+
 def _phrase_end(
     words: list[_Word], start: int, pattern: tuple[frozenset[str], ...], particles: frozenset[str]
 ) -> int:
@@ -209,8 +222,6 @@ class Analyzer:
                     if asking is not None:
                         asking.setdefault(form, []).append(pattern)
         self._verb_stems = frozenset(self._forms(form)[1] for form in lexicon.verb_forms)
-        for lang in ("de", "en"):  # load the word lists now, not on the first question
-            zipf_frequency("und", lang, wordlist="small")
 
     def language(self, text: str) -> Literal["de", "en"]:
         """Guess the language of a short chat line from its function words; German on a tie."""
@@ -312,14 +323,11 @@ class Analyzer:
     def everyday_terms(self, text: str) -> set[str]:
         """The terms of the words of `text` that are everyday German or English words, so
         that a real word ("verdient") is not taken for a typo of another ("verliert")."""
+        frequency = word_frequency()
         return {
             form
             for word in _WORD.findall(text.lower())
-            if max(
-                zipf_frequency(word, "de", wordlist="small"),
-                zipf_frequency(word, "en", wordlist="small"),
-            )
-            >= _EVERYDAY_ZIPF
+            if max(frequency(word, "de"), frequency(word, "en")) >= _EVERYDAY_ZIPF
             for form in self._forms(fold(word))
         }
 
