@@ -52,6 +52,15 @@ async def test_the_unknown_part_of_a_question_is_said_first(chat) -> None:
     assert english.startswith("I don't know that number.")
 
 
+async def test_the_date_of_a_meeting_and_a_price_in_a_compound_are_unknown_details(chat) -> None:
+    [kickoff] = await chat("!frage Wann genau war das Kick-off-Meeting mit dem Fachbeirat?")
+    assert kickoff.startswith("Wann genau das stattfand, weiß ich nicht.")
+    [price] = await chat("!frage Wie hoch ist der Industriestrompreis gerade?", user=OTHER)
+    assert price.startswith("Zu Geld, Kosten oder Beiträgen weiß ich nichts.")
+    [board] = await chat("!frage Wer saß im Fachbeirat?", user=OTHER)
+    assert "weiß ich nicht" not in board and "IG Metall" in board
+
+
 async def test_two_questions_in_one_message_get_both_answers(chat) -> None:
     [text] = await chat("!frage Wer hat die Servicestelle beauftragt, und wie lange lief das?")
     assert "BMWK" in text and "2021" in text and "2023" in text
