@@ -57,6 +57,7 @@ class _Word:
 
 
 _MAX_PARTICLES = 3  # particles inside one phrase at most
+_NEGATION_GAP = 4  # words between a verb and its negation in a phrase at most
 
 # What a stored or shown text must not contain: terminal escape sequences, control characters
 # (line breaks and tabs aside) and the bidirectional overrides that make text read otherwise
@@ -156,16 +157,24 @@ def word_frequency() -> Callable[[str, str], float]:
 
 
 def _phrase_end(
-    words: list[_Word], start: int, pattern: tuple[frozenset[str], ...], particles: frozenset[str]
+    words: list[_Word],
+    start: int,
+    pattern: tuple[frozenset[str], ...],
+    particles: frozenset[str],
+    negations: frozenset[str] = frozenset(),
 ) -> int:
     """Where `pattern` ends if the words from `start` on spell it, up to _MAX_PARTICLES
-    particles between its words allowed; 0 if they do not. Bounded work per position, so a
-    text is read in linear time however it repeats particles ("zu zu zu ...")."""
+    particles between its words allowed; 0 if they do not. A negation in the pattern may stand
+    up to _NEGATION_GAP words later, as German puts it at the end of the clause ("mag die
+    Industrie nicht" spells "mag nicht"). Bounded work per position, so a text is read in
+    linear time however it repeats particles ("zu zu zu ...")."""
     position = start + 1
     skipped = 0
     for forms in pattern[1:]:
+        late = bool(forms & negations)
         while position < len(words) and not words[position].variants & forms:
-            if words[position].unit[0] not in particles or skipped == _MAX_PARTICLES:
+            skippable = late or words[position].unit[0] in particles
+            if not skippable or skipped == (_NEGATION_GAP if late else _MAX_PARTICLES):
                 return 0
             position += 1
             skipped += 1
@@ -222,6 +231,9 @@ class Analyzer:
                     if asking is not None:
                         asking.setdefault(form, []).append(pattern)
         self._verb_stems = frozenset(self._forms(form)[1] for form in lexicon.verb_forms)
+        self._negations = frozenset(
+            form for word in lexicon.negations for form in self._variants(self._forms(word))
+        )
 
     def language(self, text: str) -> Literal["de", "en"]:
         """Guess the language of a short chat line from its function words; German on a tie."""
@@ -464,7 +476,9 @@ class Analyzer:
             length, span, canonical = 0, 0, ""
             for pattern, term in word.phrases:
                 if len(pattern) > length:
-                    end = _phrase_end(words, position, pattern, self._lexicon.particles)
+                    end = _phrase_end(
+                        words, position, pattern, self._lexicon.particles, self._negations
+                    )
                     if end:
                         length, span, canonical = len(pattern), end - position, term
             if length:

@@ -21,6 +21,7 @@ class Lexicon:
     german_cues: frozenset[str]  # function words that tell the two languages apart
     english_cues: frozenset[str]
     verb_forms: frozenset[str]  # inflected German verbs ("hiess", "genannt"), folded
+    negations: frozenset[str]  # may stand at a clause's end in a phrase ("mag ... nicht")
 
 
 def _lines(path: Path) -> list[str]:
@@ -47,6 +48,7 @@ def load_lexicon(folder: Path) -> Lexicon:
         german_cues=frozenset(words["cues.de.txt"]),
         english_cues=frozenset(words["cues.en.txt"]),
         verb_forms=frozenset(words["verbs.de.txt"]),
+        negations=frozenset(words["negations.txt"]),
     )
 
 
@@ -62,4 +64,5 @@ _FILES = (
     "cues.de.txt",
     "cues.en.txt",
     "verbs.de.txt",
+    "negations.txt",
 )

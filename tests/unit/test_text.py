@@ -106,6 +106,17 @@ def test_a_sentence_that_asks_twice_is_split_at_the_second_question_word(
     ]
 
 
+def test_a_negation_at_the_end_of_the_clause_completes_its_phrase() -> None:
+    analyzer = Analyzer([["Kritiker", "mag nicht"]], LEXICON, VOCABULARY)
+    [critic] = analyzer.terms("Kritiker")
+    assert critic in analyzer.terms("Wer mag die Industrie eigentlich nicht?")
+    assert critic in analyzer.terms("Wer mag nicht?")
+    # too far from its verb, the negation belongs to something else
+    assert critic not in analyzer.terms(
+        "Ich mag die Arbeit der Servicestelle sehr und nicht nur das"
+    )
+
+
 def test_slips_of_filler_words_are_filler(analyzer: Analyzer) -> None:
     assert analyzer.terms("Warum solte das Netzwerk wachsen?") == analyzer.terms("Netzwerk wachsen")
     assert analyzer.terms("Wie wurden die Netzwerke gebildet?") == analyzer.terms(
