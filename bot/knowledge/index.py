@@ -126,7 +126,9 @@ _INTENTS = re.compile(
     r"|(?<!fuer )(?<!for )(?P<person>wer|wen|wem|wessen|who|whom|whose)"
     r"|(?P<time>wann|when|wie lange|how long)"
     r"|(?P<number>wie ?viele?n?|how many|how much|anzahl)"
-    r"|(?P<reason>warum|wieso|weshalb|why))\b"
+    r"|(?P<reason>warum|wieso|weshalb|why)"
+    r"|(?P<manner>wie(?= (?:hat|haben|hatte|hatten|habt|hilft|half|halfen|wurde|wurden"
+    r"|kann|konnte|lief|genau))|how (?:did|does|do|can|could|was|were)))\b"
 )
 _INTENT_BOOST = 0.3
 # Entries whose title itself asks something ("Where new initiatives were founded") are
@@ -190,7 +192,8 @@ def overlap(a: Mapping[str, float], b: Mapping[str, float]) -> float:
 
 
 def _intents(question: str) -> frozenset[str]:
-    """What a question asks for (a place, a person, a time, a number, a reason)."""
+    """What a question asks for (a place, a person, a time, a number, a reason, the way
+    something was done: "Wie hat sie geholfen?")."""
     return frozenset(
         match.lastgroup for match in _INTENTS.finditer(fold(question)) if match.lastgroup
     )

@@ -455,3 +455,11 @@ def test_each_question_of_a_message_that_asks_two_is_answered(shipped: Knowledge
 def test_a_message_with_one_question_has_no_further_answers(shipped: KnowledgeIndex) -> None:
     match = shipped.search("Wir sind eine Initiative aus der Lausitz. Wer hat euch beauftragt?")
     assert match.entry is not None and match.entry.id == "auftraggeber" and not match.further
+
+
+def test_a_question_how_something_was_done_goes_to_the_entry_that_says_how(
+    shipped: KnowledgeIndex,
+) -> None:
+    how = "Wie hat die Service-stelle beim Start von neuen Gruppen geholfen?"
+    assert answer_id(shipped, how) == "neue-initiativen"  # phone advice, workshops
+    assert answer_id(shipped, "Wo sind neue Initiativen entstanden?") == "gruendungsorte"
