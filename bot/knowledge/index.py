@@ -66,6 +66,7 @@ _UMLAUT_E = re.compile(r"([aou])e")
 _GUESS_BELOW = 6  # length of a term below which a correction other than a slip is a guess
 _MAX_SUGGESTIONS = 3
 _MAX_FURTHER = 2  # answers to a message's other questions
+_MIN_HEAD = 5  # letters of the last part of a compound that names what is counted
 _OWN_TOPIC = 0.25  # coverage by which a follow-up alone beats it read with the one before
 # A question for a number ("Wie viele Workshops gab es?") whose answer names no number of the
 # thing counted gets that said first, as a detail of kind COUNT (see search and _counts).
@@ -691,18 +692,27 @@ class KnowledgeIndex:
 
     def _counts(self, entry: Entry, question: str) -> bool:
         """Whether the entry gives the number a question asks for ("Wie viele Workshops ...?":
-        a sentence of its answer with a number and the thing counted); True when the
-        question asks for no number."""
+        a sentence of its answer with a number and the thing counted, or the last part of its
+        compound: "zwei Gruppen" for "Fokusgruppen"); True when the question asks for none."""
         asked = _COUNTED.search(fold(question))
         if asked is None:
             return True
         counted = {self._correct(term)[0] or term for term in self._analyzer.terms(asked["thing"])}
         if not counted:
             return True  # "wie viele sind das?": nothing named to look for
+        words = _WORD.findall(asked["thing"])
+
+        def names(sentence: str) -> bool:
+            return bool(counted & set(self._analyzer.terms(sentence))) or any(
+                len(head) >= _MIN_HEAD and word.endswith(head)
+                for head in _WORD.findall(sentence)
+                for word in words
+            )
+
         return any(
-            _NUMBER.search(fold(sentence)) and counted & set(self._analyzer.terms(sentence))
+            _NUMBER.search(folded) and names(folded)
             for answer in entry.answer.values()
-            for sentence in _SENTENCE_BREAK.split(answer)
+            for folded in map(fold, _SENTENCE_BREAK.split(answer))
         )
 
     def _names(self, entry: Entry, question: str) -> bool:

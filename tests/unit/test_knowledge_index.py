@@ -463,3 +463,14 @@ def test_a_question_how_something_was_done_goes_to_the_entry_that_says_how(
     how = "Wie hat die Service-stelle beim Start von neuen Gruppen geholfen?"
     assert answer_id(shipped, how) == "neue-initiativen"  # phone advice, workshops
     assert answer_id(shipped, "Wo sind neue Initiativen entstanden?") == "gruendungsorte"
+
+
+def test_a_number_for_the_last_part_of_a_compound_is_the_number_asked_for(
+    shipped: KnowledgeIndex,
+) -> None:
+    # the answer says "zwei Gruppen"; the question counts "Fokusgruppen"
+    match = shipped.search("Wie viele Fokusgruppen gab es?")
+    assert match.entry is not None and match.entry.id == "befragte-gruppen"
+    assert not match.missing
+    # a number of something else is still no answer to "how many workshops"
+    assert shipped.search("Wie viele Workshops hat die Servicestelle gemacht?").missing
