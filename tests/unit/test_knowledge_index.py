@@ -473,4 +473,4 @@ def test_a_number_for_the_last_part_of_a_compound_is_the_number_asked_for(
     assert match.entry is not None and match.entry.id == "befragte-gruppen"
     assert not match.missing
     # a number of something else is still no answer to "how many workshops"
-    assert shipped.search("Wie viele Workshops hat die Servicestelle gemacht?").missing
+    assert shipped.search("Wie viele Workshops hat die Servicestelle insgesamt gemacht?").missing
