@@ -26,6 +26,7 @@ from bot.app import build_dispatcher
 from bot.core.dispatcher import MAX_MESSAGE, Dispatcher
 from bot.core.messages import EventId, Incoming, RoomId, UserId
 from bot.services import build_services
+from bot.text.analyzer import word_frequency
 from config.settings import Settings
 from storage.questions import MAX_QUESTION_CHARS as MAX_QUESTION
 
@@ -57,6 +58,8 @@ def inputs(size: int) -> dict[str, str]:
         "random unicode": "!frage " + unicode_soup,
         "question marks": "!frage " + fill("? ", size),
         "sentences": "!frage " + fill("Wir sind neu. Wer hilft? ", size),
+        "many questions": "!frage "
+        + fill("Wer hat euch beauftragt, und wie lange lief das? ", size),
         "plain direct message": fill("Wer sitzt im Fachbeirat und warum ", size),
         "16k quote lines (group)": "> " + "\n> " * 16_000 + "\nhallo",
         "quote lines, no end (group)": fill("> x\n", size),
@@ -93,6 +96,7 @@ async def main(repeat: int) -> None:
             http_port=0,
         )
         services = await build_services(settings)
+        word_frequency()  # as the service does at start
         dispatcher: Dispatcher = build_dispatcher(services, flood=False)
         transport = ShellTransport(coordinator=False)
         worst = ("", 0.0)

@@ -29,6 +29,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.messages import EventId, Incoming, RoomId, UserId
 from bot.knowledge.questions import Filed, file_question, group_terms
 from bot.services import Services, build_services
+from bot.text.analyzer import word_frequency
 from config.settings import Settings
 from storage.models import QuestionGroup, QuestionGroupTerm, UnansweredQuestion
 
@@ -145,6 +146,7 @@ async def bench(args: argparse.Namespace, folder: Path) -> None:
         http_port=0,
     )
     services = await build_services(settings)
+    word_frequency()  # as the service does at start
     try:
         vocabulary = sorted({word(rng) for _ in range(args.groups * 3)})
         topics = [rng.sample(vocabulary, rng.randint(2, 3)) for _ in range(args.groups)]

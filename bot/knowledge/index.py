@@ -66,6 +66,7 @@ _UMLAUT_E = re.compile(r"([aou])e")
 _GUESS_BELOW = 6  # length of a term below which a correction other than a slip is a guess
 _MAX_SUGGESTIONS = 3
 _MAX_FURTHER = 2  # answers to a message's other questions
+_MAX_QUESTIONS = 4  # questions of one message looked up one by one (bounded work)
 _MIN_HEAD = 5  # letters of the last part of a compound that names what is counted
 _OWN_TOPIC = 0.25  # coverage by which a follow-up alone beats it read with the one before
 # A question for a number ("Wie viele Workshops gab es?") whose answer names no number of the
@@ -573,7 +574,7 @@ class KnowledgeIndex:
         if len(questions) < 2:
             return match
         answers: dict[str, Match] = {}
-        for question in questions:
+        for question in questions[:_MAX_QUESTIONS]:
             if self._says_little(question):
                 continue  # "Und wie lief das?": only the message as a whole says what
             found = self._search(f"{told} {question}" if told else question)
