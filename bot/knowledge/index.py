@@ -67,7 +67,7 @@ _GUESS_BELOW = 6  # length of a term below which a correction other than a slip 
 _MAX_SUGGESTIONS = 3
 _MAX_FURTHER = 2  # answers to a message's other questions
 _MAX_QUESTIONS = 4  # questions of one message looked up one by one (bounded work)
-_MIN_HEAD = 5  # letters of the last part of a compound that names what is counted
+_COUNTED_PART = 5  # letters of the last part of a compound that names what is counted
 _OWN_TOPIC = 0.25  # coverage by which a follow-up alone beats it read with the one before
 # A question for a number ("Wie viele Workshops gab es?") whose answer names no number of the
 # thing counted gets that said first, as a detail of kind COUNT (see search and _counts).
@@ -569,7 +569,7 @@ class KnowledgeIndex:
         """A message that asks two questions or more ("Wer hat euch beauftragt, und wie lange
         lief das?") is also read one question at a time, each with the message's sentences
         that only tell. Answers to the other questions follow the answer (`further`); when the
-        message as a whole finds none, the first question that does leads."""
+        message as a whole finds none but two of its questions do, the first of them leads."""
         told, questions = self._questions(message)
         if len(questions) < 2:
             return match
@@ -705,7 +705,7 @@ class KnowledgeIndex:
 
         def names(sentence: str) -> bool:
             return bool(counted & set(self._analyzer.terms(sentence))) or any(
-                len(head) >= _MIN_HEAD and word.endswith(head)
+                len(head) >= _COUNTED_PART and word.endswith(head)
                 for head in _WORD.findall(sentence)
                 for word in words
             )
