@@ -597,15 +597,14 @@ class KnowledgeIndex:
     def _questions(self, message: str) -> tuple[str, list[str]]:
         """The sentences of a message that only tell, and its questions one by one (a
         sentence that asks twice split, see Analyzer.questions)."""
+        sentences = [part for part in _SENTENCE_BREAK.split(message) if part.strip()]
         told: list[str] = []
         questions: list[str] = []
-        for sentence in _SENTENCE_BREAK.split(message):
-            if not sentence.strip():
-                continue
-            if self._asks(sentence):
-                questions += (
-                    q if q.endswith("?") else f"{q}?" for q in self._analyzer.questions(sentence)
-                )
+        for sentence in sentences:
+            parts = self._analyzer.questions(sentence)
+            # one sentence that asks once is one question, whether it asks or not
+            if (len(sentences) > 1 or len(parts) > 1) and self._asks(sentence):
+                questions += (q if q.endswith("?") else f"{q}?" for q in parts)
             else:
                 told.append(sentence)
         return " ".join(told), questions
