@@ -401,6 +401,7 @@ class KnowledgeIndex:
             if lang == "de" and question != question.lower()
             else set()
         )
+        verbs = self._analyzer.verb_terms(question)
         everyday: set[str] | None = None  # looked up only if a word seems to be a typo
         query: list[_Term] = []
         seen: set[str] = set()
@@ -419,7 +420,7 @@ class KnowledgeIndex:
                 query.append(_Term(indexed, self._idf[indexed], forms, guess, context=context))
                 continue
             weight = self._unknown_idf
-            if self._analyzer.is_verb_form(term):
+            if term in verbs:
                 weight *= _VERB_UNKNOWN
             elif any(word.startswith(term) for word in lowercase):
                 weight *= _LOWERCASE_UNKNOWN

@@ -230,7 +230,7 @@ class Analyzer:
                     self._phrases.setdefault(form, []).append((pattern, ""))
                     if asking is not None:
                         asking.setdefault(form, []).append(pattern)
-        self._verb_stems = frozenset(self._forms(form)[1] for form in lexicon.verb_forms)
+        self._verb_forms = lexicon.verb_forms | lexicon.english_verb_forms
         self._negations = frozenset(
             form for word in lexicon.negations for form in self._variants(self._forms(word))
         )
@@ -278,9 +278,12 @@ class Analyzer:
         starts = any(folded == lead or folded.startswith(lead + " ") for lead in lexicon.continues)
         return starts or any(word in lexicon.refers for word in words)
 
-    def is_verb_form(self, term: str) -> bool:
-        """Whether a query term is the stem of an inflected German verb ("hiess", "genannt")."""
-        return term in self._verb_stems
+    def verb_terms(self, text: str) -> set[str]:
+        """The terms of the words of `text` that are inflected verbs as written ("hieß",
+        "genannt", "lent"; not "capital" for its stem's sake, as "capitalized" has it)."""
+        return {
+            form for word in _words(text) if word in self._verb_forms for form in self._forms(word)
+        }
 
     def _add_group(self, group: list[str]) -> None:
         patterns = []

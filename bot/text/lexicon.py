@@ -1,6 +1,6 @@
 """The word lists the analyser reads text with (config/lexicon): stop words, particles, filler
 phrases, phrases that ask, words that refer back, the cue words that tell German from English,
-and inflected German verb forms."""
+and inflected German and English verb forms."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class Lexicon:
     german_cues: frozenset[str]  # function words that tell the two languages apart
     english_cues: frozenset[str]
     verb_forms: frozenset[str]  # inflected German verbs ("hiess", "genannt"), folded
+    english_verb_forms: frozenset[str]  # inflected English verbs ("lent", "teamed")
     negations: frozenset[str]  # may stand at a clause's end in a phrase ("mag ... nicht")
 
 
@@ -48,6 +49,7 @@ def load_lexicon(folder: Path) -> Lexicon:
         german_cues=frozenset(words["cues.de.txt"]),
         english_cues=frozenset(words["cues.en.txt"]),
         verb_forms=frozenset(words["verbs.de.txt"]),
+        english_verb_forms=frozenset(words["verbs.en.txt"]),
         negations=frozenset(words["negations.txt"]),
     )
 
@@ -64,5 +66,6 @@ _FILES = (
     "cues.de.txt",
     "cues.en.txt",
     "verbs.de.txt",
+    "verbs.en.txt",
     "negations.txt",
 )

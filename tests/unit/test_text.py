@@ -143,6 +143,17 @@ def test_verb_form_joins_the_synonym_group_of_its_base(analyzer: Analyzer) -> No
     assert analyzer.terms("Wer unterstützt uns?") == analyzer.terms("support", "en")
 
 
+def test_inflected_verbs_are_known_as_written_not_by_their_stem(analyzer: Analyzer) -> None:
+    terms = analyzer.verb_terms("Who lent a hand, and who teamed up? Wer hat sie genannt?")
+    assert {"lent", "team", "genannt"} <= terms
+    # "capitalized" is an inflected verb and shares its stem with "capital"
+    assert analyzer.verb_terms("What is the capital?") == set()
+
+
+def test_chat_contractions_with_du_say_nothing_about_the_topic(analyzer: Analyzer) -> None:
+    assert analyzer.terms("kannste mir sagen, wo das war?") == analyzer.terms("wo war das?")
+
+
 def test_detect_language() -> None:
     analyzer = Analyzer([], LEXICON)
     assert analyzer.language("How can I join the network?") == "en"
