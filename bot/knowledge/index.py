@@ -44,14 +44,17 @@ UNKNOWN_MOSTLY = 2.0
 # leaves the topic to the sentences before), and those it does not use weigh together at most
 # CONTEXT_SHARE of the rest of the question. A question that says too little on its own (known
 # words weighing less than ASKED_MIN of an unknown word: "Wie viele waren es?") is read with
-# the sentence just before it, and if that says too little too, with the whole message.
+# the sentence just before it, and if that says too little too, with the whole message; three
+# known words always say enough, however often the knowledge base uses them ("Hat die
+# Servicestelle Veranstaltungen in den Regionen durchgeführt?").
 CONTEXT_SHARE = 0.15
 CONTEXT_RANK = 0.3
 ASKED_MIN = 0.3
+ASKED_ENOUGH = 3
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n+")
 _LOWERCASE_UNKNOWN = 0.5  # weight of an unknown lowercase word in a capitalised German text
-# An unknown word that is an inflected German verb ("hieß", "genannt", "eingeplant") tells
-# little about the topic, however the message is written: this share of an unknown noun.
+# An unknown word that is an inflected verb ("hieß", "genannt", "lent") tells little about
+# the topic, however the message is written: this share of an unknown noun.
 _VERB_UNKNOWN = 0.25
 _LOWERCASE_WORD = re.compile(r"(?<![\w-])[a-zäöüß][\w-]*")
 _ANSWER_ONLY = 0.5  # a term found only in an answer counts this much towards coverage
@@ -339,7 +342,8 @@ class KnowledgeIndex:
     def _says_little(self, text: str) -> bool:
         lang = self._analyzer.language(text)
         terms = {term for term, _ in self._analyzer.query_terms(text, lang)}
-        return self._known_weight(terms) < ASKED_MIN * self._unknown_idf
+        known = sum(self._correct(term)[0] is not None for term in terms)
+        return known < ASKED_ENOUGH and self._known_weight(terms) < ASKED_MIN * self._unknown_idf
 
     def _correct(self, term: str) -> tuple[str | None, bool, bool]:
         """The indexed term an unknown query term is a typo of (or None), whether the

@@ -474,3 +474,30 @@ def test_a_number_for_the_last_part_of_a_compound_is_the_number_asked_for(
     assert not match.missing
     # a number of something else is still no answer to "how many workshops"
     assert shipped.search("Wie viele Workshops hat die Servicestelle insgesamt gemacht?").missing
+
+
+def test_an_asking_sentence_with_three_known_words_needs_no_help_from_the_one_before(
+    shipped: KnowledgeIndex,
+) -> None:
+    # words the knowledge base uses often, but three of them: the sentence before ("Kreistag",
+    # "Landratsamt") is not what it asks about
+    asked = "Hat die Servicestelle auch Veranstaltungen in den Regionen durchgeführt?"
+    for told in (
+        "Ich bin Referentin im Kreistag.",
+        "Ich sitze im Kreistag.",
+        "Ich bin im Landratsamt.",
+    ):
+        assert answer_id(shipped, f"{told} {asked}") == "regionale-veranstaltungen"
+
+
+def test_how_a_founding_in_a_named_place_was_helped_is_answered_with_how(
+    shipped: KnowledgeIndex,
+) -> None:
+    for question in (
+        "In Bonn ist mit euch eine Initiative entstanden. Wie habt ihr da geholfen?",
+        "A new initiative started in Wiesbaden. How did the service centre help?",
+    ):
+        match = shipped.search(question)
+        assert match.entry is not None
+        said = " ".join(match.entry.answer.values()).lower()
+        assert "workshop" in said and ("telefon" in said or "phone" in said)
