@@ -518,3 +518,12 @@ def test_how_a_founding_in_a_named_place_was_helped_is_answered_with_how(
         assert match.entry is not None
         said = " ".join(match.entry.answer.values()).lower()
         assert "workshop" in said and ("telefon" in said or "phone" in said)
+
+
+def test_the_office_is_the_service_centre_unless_its_address_is_asked(
+    shipped: KnowledgeIndex,
+) -> None:
+    match = shipped.search("Who did the office team up with for the hydrogen event?")
+    assert match.entry is not None and match.entry.id == "wasserstoff-treffen"
+    assert not match.missing
+    assert shipped.search("Where is the office located?").missing == ("contact",)
