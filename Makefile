@@ -25,10 +25,11 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Unit and chat tests on every core, then the integration tests (own Synapse and PostgreSQL)
+# Unit and chat tests on every core, then the integration tests on two workers, each with its
+# own Synapse and PostgreSQL (loadfile: a file's tests share state and run on one worker)
 test: lint
 	$(BIN)/pytest -q -n 2 tests --ignore=tests/integration
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q -n 2 --dist loadfile tests/integration
 
 demo: venv
 	$(BIN)/initiative-bot demo

@@ -1,4 +1,8 @@
-"""Session-wide Synapse and PostgreSQL servers and per-test Matrix users."""
+"""Session-wide Synapse and PostgreSQL servers and per-test Matrix users.
+
+With pytest-xdist every worker starts its own servers. Run with `--dist loadfile`: the tests
+of one file share module-scoped fixtures and build on each other's state.
+"""
 
 from __future__ import annotations
 
