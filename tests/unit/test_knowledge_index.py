@@ -527,3 +527,11 @@ def test_the_office_is_the_service_centre_unless_its_address_is_asked(
     assert match.entry is not None and match.entry.id == "wasserstoff-treffen"
     assert not match.missing
     assert shipped.search("Where is the office located?").missing == ("contact",)
+
+
+def test_what_was_talked_about_most_is_no_ranking_but_who_is_biggest_is(
+    shipped: KnowledgeIndex,
+) -> None:
+    match = shipped.search("Worüber wurde in den Regionen am meisten diskutiert?")
+    assert match.entry is not None and match.entry.id == "energie-umwelt" and not match.missing
+    assert "ranking" in shipped.search("Welche Initiative ist am meisten gewachsen?").missing
