@@ -380,6 +380,16 @@ class KnowledgeIndex:
             self._corrections[term] = result
         return result
 
+    def _correct_written(self, term: str, question: str) -> tuple[str | None, bool, bool]:
+        """A typo the stemmer cut elsewhere than in the word meant ("Laufzet" stems to
+        "laufz", far from "laufzeit"): the word as written, corrected (see _correct)."""
+        for word in self._analyzer.words(question):
+            if word != term and term in self._analyzer.stems(word):
+                found = self._correct(word)
+                if found[0] is not None:
+                    return found
+        return None, False, False
+
     def _correct_short(self, term: str) -> tuple[str | None, bool, bool]:
         groups = [
             candidate
@@ -414,6 +424,8 @@ class KnowledgeIndex:
                 continue
             seen.add(term)
             indexed, guess, slip = self._correct(term)
+            if indexed is None:
+                indexed, guess, slip = self._correct_written(term, question)
             if indexed not in (None, term) and not slip:
                 if everyday is None:
                     everyday = self._analyzer.everyday_terms(question)

@@ -278,6 +278,11 @@ class Analyzer:
         starts = any(folded == lead or folded.startswith(lead + " ") for lead in lexicon.continues)
         return starts or any(word in lexicon.refers for word in words)
 
+    @staticmethod
+    def words(text: str) -> list[str]:
+        """The folded words of a text as written, hyphenated words taken apart."""
+        return _words(text)
+
     def verb_terms(self, text: str) -> set[str]:
         """The terms of the words of `text` that are inflected verbs as written ("hieß",
         "genannt", "lent"; not "capital" for its stem's sake, as "capitalized" has it)."""

@@ -535,3 +535,11 @@ def test_what_was_talked_about_most_is_no_ranking_but_who_is_biggest_is(
     match = shipped.search("Worüber wurde in den Regionen am meisten diskutiert?")
     assert match.entry is not None and match.entry.id == "energie-umwelt" and not match.missing
     assert "ranking" in shipped.search("Welche Initiative ist am meisten gewachsen?").missing
+
+
+def test_a_typo_the_stemmer_cuts_elsewhere_is_corrected_as_written(
+    shipped: KnowledgeIndex,
+) -> None:
+    # "laufzet" stems to "laufz" and "projket" to "projk", too far from what was meant
+    assert answer_id(shipped, "Wie lange war die Laufzet?") == "laufzeit"
+    assert answer_id(shipped, "Wie lange lief das Projket?") == "laufzeit"
