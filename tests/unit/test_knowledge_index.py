@@ -543,3 +543,7 @@ def test_a_typo_the_stemmer_cuts_elsewhere_is_corrected_as_written(
     # "laufzet" stems to "laufz" and "projket" to "projk", too far from what was meant
     assert answer_id(shipped, "Wie lange war die Laufzet?") == "laufzeit"
     assert answer_id(shipped, "Wie lange lief das Projket?") == "laufzeit"
+
+
+def test_kind_of_says_nothing_about_the_topic(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "What type of support did the founders get?") == "neue-initiativen"
