@@ -230,7 +230,6 @@ class Analyzer:
                     self._phrases.setdefault(form, []).append((pattern, ""))
                     if asking is not None:
                         asking.setdefault(form, []).append(pattern)
-        self._verb_forms = lexicon.verb_forms | lexicon.english_verb_forms
         self._negations = frozenset(
             form for word in lexicon.negations for form in self._variants(self._forms(word))
         )
@@ -286,9 +285,8 @@ class Analyzer:
     def verb_terms(self, text: str) -> set[str]:
         """The terms of the words of `text` that are inflected verbs as written ("hieß",
         "genannt", "lent"; not "capital" for its stem's sake, as "capitalized" has it)."""
-        return {
-            form for word in _words(text) if word in self._verb_forms for form in self._forms(word)
-        }
+        verbs = self._lexicon.verb_forms
+        return {form for word in _words(text) if word in verbs for form in self._forms(word)}
 
     def _add_group(self, group: list[str]) -> None:
         patterns = []

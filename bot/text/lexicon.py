@@ -20,8 +20,7 @@ class Lexicon:
     continues: frozenset[str]  # first words that continue the question before ("und")
     german_cues: frozenset[str]  # function words that tell the two languages apart
     english_cues: frozenset[str]
-    verb_forms: frozenset[str]  # inflected German verbs ("hiess", "genannt"), folded
-    english_verb_forms: frozenset[str]  # inflected English verbs ("lent", "teamed")
+    verb_forms: frozenset[str]  # inflected verbs, German and English ("genannt", "lent"), folded
     negations: frozenset[str]  # may stand at a clause's end in a phrase ("mag ... nicht")
 
 
@@ -48,8 +47,7 @@ def load_lexicon(folder: Path) -> Lexicon:
         continues=frozenset(w[:-1] for w in words["followups.txt"] if w.endswith("+")),
         german_cues=frozenset(words["cues.de.txt"]),
         english_cues=frozenset(words["cues.en.txt"]),
-        verb_forms=frozenset(words["verbs.de.txt"]),
-        english_verb_forms=frozenset(words["verbs.en.txt"]),
+        verb_forms=frozenset(words["verbs.de.txt"] + words["verbs.en.txt"]),
         negations=frozenset(words["negations.txt"]),
     )
 
