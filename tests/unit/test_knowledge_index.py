@@ -547,3 +547,17 @@ def test_a_typo_the_stemmer_cuts_elsewhere_is_corrected_as_written(
 
 def test_kind_of_says_nothing_about_the_topic(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, "What type of support did the founders get?") == "neue-initiativen"
+
+
+def test_one_more_than_an_answer_lists_is_a_detail_it_does_not_give(
+    shipped: KnowledgeIndex,
+) -> None:
+    # the report names five of its "six target groups" and nine of its "ten chambers"
+    assert "beyond_list" in shipped.search("Wer ist die sechste Zielgruppe?").missing
+    assert (
+        "beyond_list"
+        in shipped.search("Which was the tenth chamber in the cross-border survey?").missing
+    )
+    # the sixth sub-task is known; "achten" is also a verb
+    assert not shipped.search("Worum ging es in der sechsten Teilaufgabe?").missing
+    assert not shipped.search("Worauf sollen alle laut den Empfehlungen achten?").missing
