@@ -561,3 +561,8 @@ def test_one_more_than_an_answer_lists_is_a_detail_it_does_not_give(
     # the sixth sub-task is known; "achten" is also a verb
     assert not shipped.search("Worum ging es in der sechsten Teilaufgabe?").missing
     assert not shipped.search("Worauf sollen alle laut den Empfehlungen achten?").missing
+
+
+def test_phone_advice_is_no_phone_number(shipped: KnowledgeIndex) -> None:
+    match = shipped.search("Unter welcher Telefonnummer gab es die telefonische Beratung?")
+    assert match.missing == ("contact",)
