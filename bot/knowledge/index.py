@@ -342,8 +342,9 @@ class KnowledgeIndex:
     def _says_little(self, text: str) -> bool:
         lang = self._analyzer.language(text)
         terms = {term for term, _ in self._analyzer.query_terms(text, lang)}
-        known = sum(self._correct(term)[0] is not None for term in terms)
-        return known < ASKED_ENOUGH and self._known_weight(terms) < ASKED_MIN * self._unknown_idf
+        known = [term for term in (self._correct(term)[0] for term in terms) if term is not None]
+        weight = sum(self._idf[term] for term in known)
+        return len(known) < ASKED_ENOUGH and weight < ASKED_MIN * self._unknown_idf
 
     def _correct(self, term: str) -> tuple[str | None, bool, bool]:
         """The indexed term an unknown query term is a typo of (or None), whether the
@@ -443,11 +444,6 @@ class KnowledgeIndex:
             foreign = not self._analyzer.is_group_term(term)
             query.append(_Term(None, weight, foreign=foreign, context=context))
         return query
-
-    def _known_weight(self, terms: Iterable[str]) -> float:
-        """The summed weight of the terms the knowledge base knows (typos corrected)."""
-        known = (self._correct(term)[0] for term in terms)
-        return sum(self._idf[term] for term in known if term is not None)
 
     def _coverage(self, position: int, query: list[_Term]) -> tuple[float, bool]:
         """The idf-weighted share of the question an entry covers, and whether two or more
