@@ -569,3 +569,39 @@ def test_one_more_than_an_answer_lists_is_a_detail_it_does_not_give(
 def test_phone_advice_is_no_phone_number(shipped: KnowledgeIndex) -> None:
     match = shipped.search("Unter welcher Telefonnummer gab es die telefonische Beratung?")
     assert match.missing == ("contact",)
+
+
+def test_companies_universities_and_officials_are_not_named(shipped: KnowledgeIndex) -> None:
+    # the report speaks of "Firmen", "Wissenschaft" and "the ministry", never of which ones
+    question = "Welche Firmen haben bei den Veranstaltungen für Jugendliche mitgemacht?"
+    assert "organisation" in shipped.search(question).missing
+    assert "organisation" in shipped.search("Welche Universität saß im Fachbeirat?").missing
+    question = "Wer war im Ministerium für die Servicestelle zuständig?"
+    assert "official" in shipped.search(question).missing
+    # which kinds of institution, though, it does name
+    question = "Welche Institutionen waren im Fachbeirat vertreten?"
+    assert answer_and_gaps(shipped, question) == ("fachbeirat", ())
+
+
+def test_whether_the_work_went_on_is_unknown_that_it_should_is_known(
+    shipped: KnowledgeIndex,
+) -> None:
+    question = "Wurde die Servicestelle nach 2023 wirklich verlängert?"
+    assert "decision" in shipped.search(question).missing
+    assert answer_and_gaps(shipped, "Wie geht es nach 2023 weiter?") == ("weiterfuehrung", ())
+
+
+def test_the_website_address_is_known_a_postal_one_is_not(shipped: KnowledgeIndex) -> None:
+    assert answer_and_gaps(shipped, "Wie ist die Adresse der Internetseite?") == ("webseite", ())
+    match = shipped.search("Unter welcher Postanschrift sitzt die Servicestelle?")
+    assert match.entry is None or "contact" in match.missing
+
+
+def test_date_and_place_of_an_event_with_a_hyphenated_name(shipped: KnowledgeIndex) -> None:
+    question = "Wann genau war das deutsch-niederländische Wasserstoff-Treffen?"
+    assert "event_date" in shipped.search(question).missing
+    assert "venue" in shipped.search("wo war denn das wasserstoff-treffen?").missing
+
+
+def test_how_to_become_a_member_is_not_known(shipped: KnowledgeIndex) -> None:
+    assert "signup" in shipped.search("Wie kann unsere Initiative Mitglied im BZdI werden?").missing
