@@ -90,7 +90,21 @@ _NUMBER = re.compile(
 # "einem Zukunftsthema"), and no relative clause after it that says which ("ein Konzept
 # entwickelt, mit dem …"), does not name it: that is said first, as a detail of kind UNNAMED.
 UNNAMED = "unnamed"
-_WHICH = re.compile(r"\b(?:welche[mnrs]?|which|what) (?P<thing>[a-z][\w-]*)")
+_WHICH = re.compile(
+    r"\b(?:(?:welche[mnrs]?|which) (?:(?:genau|konkret|spezifisch|specific|exact|particular)\w* )?"
+    r"|what )(?P<thing>[a-z][\w-]*)"
+)
+# A "which ... exactly?" question ("Welche Windparks genau?") asks for names: only a mention
+# followed (in its sentence or the next) by a list, an example or a quoted name names them
+# ("Kammern in diesen Ländern: Belgien, …", "Initiativen, zum Beispiel in Wiesbaden"), not the
+# bare word ("Es ging um Windparks und Stromleitungen").
+_SPECIFIC = re.compile(
+    r"\b(?:genau|konkret\w*|spezifisch\w*|namentlich|specific\w*|exact\w*|particular)\b"
+)
+_NAMES_FOLLOW = re.compile(
+    r"[^!?]{0,60}?(?:[:„“\"»]|\b(?:etwa|zum beispiel|z\. ?b\.|beispielsweise|darunter"
+    r"|such as|for example|e\. ?g\.|including)\b)"
+)
 _INDEFINITE = frozenset({"ein", "eine", "einer", "einem", "einen", "eines", "a", "an"})
 _WORD = re.compile(r"[a-z0-9][\w-]*")
 _DESCRIBED = re.compile(
@@ -732,11 +746,13 @@ class KnowledgeIndex:
         """Whether the entry names the thing a "which ...?" question asks for (see UNNAMED);
         True when the question asks for none or the answer does not speak of it at all. A
         compound holding the thing names one ("Wasserstoff-Treffen" for "welches Treffen")."""
-        asked = _WHICH.search(fold(question))
+        folded_question = fold(question)
+        asked = _WHICH.search(folded_question)
         if asked is None:
             return True
+        specific = _SPECIFIC.search(folded_question) is not None
         thing = self._analyzer.stems(asked["thing"])
-        indefinite = False
+        unnamed = False
         for answer in entry.folded_answers:
             words = list(_WORD.finditer(answer))
             for position, found in enumerate(words):
@@ -745,11 +761,13 @@ class KnowledgeIndex:
                 if not same and not any(word.endswith(f"-{form}") for form in thing):
                     continue
                 before = words[position - 1].group() if position else ""
-                if same and before in _INDEFINITE and not _DESCRIBED.match(answer, found.end()):
-                    indefinite = True
+                if specific and same and not _NAMES_FOLLOW.match(answer, found.end()):
+                    unnamed = True
+                elif same and before in _INDEFINITE and not _DESCRIBED.match(answer, found.end()):
+                    unnamed = True
                 else:
                     return True
-        return not indefinite
+        return not unnamed
 
     def similar(self, a: str, b: str) -> bool:
         """Whether two questions are about the same thing (idf-weighted term overlap)."""

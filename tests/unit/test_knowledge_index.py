@@ -605,3 +605,18 @@ def test_date_and_place_of_an_event_with_a_hyphenated_name(shipped: KnowledgeInd
 
 def test_how_to_become_a_member_is_not_known(shipped: KnowledgeIndex) -> None:
     assert "signup" in shipped.search("Wie kann unsere Initiative Mitglied im BZdI werden?").missing
+
+
+def test_which_ones_exactly_is_unknown_where_the_answer_only_uses_the_word(
+    shipped: KnowledgeIndex,
+) -> None:
+    # "Es ging um Windparks und Stromleitungen": no wind farm is named
+    question = "Welche Windparks genau wurden diskutiert?"
+    assert answer_and_gaps(shipped, question) == ("energie-umwelt", ("unnamed",))
+    question = "Which specific wind farms came up?"
+    assert answer_and_gaps(shipped, question) == ("energie-umwelt", ("unnamed",))
+    # listed or given as examples, they are named
+    question = "Welche Länder genau wurden befragt?"
+    assert answer_and_gaps(shipped, question) == ("grenzueberschreitende-umfrage", ())
+    question = "In welchen Orten genau entstanden neue Initiativen?"
+    assert answer_and_gaps(shipped, question) == ("gruendungsorte", ())
