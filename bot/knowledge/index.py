@@ -177,6 +177,7 @@ class _Term:
     guess: bool = False
     foreign: bool = False  # unknown to the knowledge base and the synonym list
     context: bool = False  # only in the sentences around the question (see _asked)
+    verb: bool = False  # a verb as written: an entry that words it otherwise loses little
 
 
 def _slip(typed: str, meant: str) -> bool:
@@ -448,7 +449,16 @@ class KnowledgeIndex:
                     indexed = None  # a real word, not a typo of the one it resembles
             context = asking is not None and term not in asking
             if indexed is not None:
-                query.append(_Term(indexed, self._idf[indexed], forms, guess, context=context))
+                query.append(
+                    _Term(
+                        indexed,
+                        self._idf[indexed],
+                        forms,
+                        guess,
+                        context=context,
+                        verb=term in verbs,
+                    )
+                )
                 continue
             weight = self._unknown_idf
             if term in verbs:
@@ -476,9 +486,10 @@ class KnowledgeIndex:
                 foreign += item.weight
                 continue
             base = max(item.weight, floor) if item.term in named else item.weight
-            total += base
             if item.term is None or item.term not in doc:
+                total += base * _VERB_UNKNOWN if item.verb else base
                 continue
+            total += base
             weight = base if item.term in strong else base * _ANSWER_ONLY
             if item.forms and not item.forms & written:
                 weight *= _SYNONYM_ONLY
@@ -674,7 +685,8 @@ class KnowledgeIndex:
         """The question alone or as the continuation of `previous`, the member's question just
         before ("und wann war das?"), and whether it was read as the continuation. A question
         that refers back is read with the one before, unless alone it is answered and covers
-        clearly more (_OWN_TOPIC) of itself ("Und wer ist skeptisch gegenüber der Industrie?");
+        clearly more (_OWN_TOPIC) of itself ("Und wer ist skeptisch gegenüber der Industrie?")
+        or gives all it asks for where the continuation does not;
         any other only when it alone finds no answer, and when it alone found candidates, only
         for an entry that covers some of it ("Wo parke ich beim Netzwerktreffen?" after a
         question about the newsletter is not about the newsletter)."""
@@ -685,8 +697,10 @@ class KnowledgeIndex:
         continued = self.search(question, context=previous)
         if continued.outcome is not Outcome.ANSWER or continued.entry is None:
             return alone, False
-        if alone.outcome is Outcome.ANSWER and alone.score >= continued.score + _OWN_TOPIC:
-            return alone, False
+        if alone.outcome is Outcome.ANSWER and (
+            alone.score >= continued.score + _OWN_TOPIC or (continued.missing and not alone.missing)
+        ):
+            return alone, False  # it alone is answered, and clearly better or fully
         if not refers and alone.outcome is Outcome.ASK:
             position = self._positions[continued.entry.id]
             if self._coverage(position, self._query(question, self._asked(question)))[0] == 0:

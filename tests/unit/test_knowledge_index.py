@@ -620,3 +620,13 @@ def test_which_ones_exactly_is_unknown_where_the_answer_only_uses_the_word(
     assert answer_and_gaps(shipped, question) == ("grenzueberschreitende-umfrage", ())
     question = "In welchen Orten genau entstanden neue Initiativen?"
     assert answer_and_gaps(shipped, question) == ("gruendungsorte", ())
+
+
+def test_a_verb_an_entry_words_otherwise_costs_it_little() -> None:
+    # "präsentiert" is known from another entry; the question is about wind farms
+    analyzer = Analyzer([], LEXICON)
+    entries = [
+        entry_from_answer("energie", "Gespräche über Windparks", "Es ging um Windparks."),
+        entry_from_answer("webinare", "Wer hat die Webinare präsentiert?", "Fachleute."),
+    ]
+    assert answer_id(index_of(entries, analyzer), "Wurden Windparks präsentiert?") == "energie"
