@@ -90,17 +90,13 @@ _NUMBER = re.compile(
 # "einem Zukunftsthema"), and no relative clause after it that says which ("ein Konzept
 # entwickelt, mit dem …"), does not name it: that is said first, as a detail of kind UNNAMED.
 UNNAMED = "unnamed"
-_WHICH = re.compile(
-    r"\b(?:(?:welche[mnrs]?|which) (?:(?:genau|konkret|spezifisch|specific|exact|particular)\w* )?"
-    r"|what )(?P<thing>[a-z][\w-]*)"
-)
+_EXACTLY = r"(?:genau|konkret|spezifisch|specific|exact|particular)\w*"  # "Welche genau?"
+_WHICH = re.compile(rf"\b(?:(?:welche[mnrs]?|which) (?:{_EXACTLY} )?|what )(?P<thing>[a-z][\w-]*)")
 # A "which ... exactly?" question ("Welche Windparks genau?") asks for names: only a mention
 # followed (in its sentence or the next) by a list, an example or a quoted name names them
 # ("Kammern in diesen Ländern: Belgien, …", "Initiativen, zum Beispiel in Wiesbaden"), not the
 # bare word ("Es ging um Windparks und Stromleitungen").
-_SPECIFIC = re.compile(
-    r"\b(?:genau|konkret\w*|spezifisch\w*|namentlich|specific\w*|exact\w*|particular)\b"
-)
+_SPECIFIC = re.compile(rf"\b(?:{_EXACTLY}|namentlich)\b")
 _NAMES_FOLLOW = re.compile(
     r"[^!?]{0,60}?(?:[:„“\"»]|\b(?:etwa|zum beispiel|z\. ?b\.|beispielsweise|darunter"
     r"|such as|for example|e\. ?g\.|including)\b)"
