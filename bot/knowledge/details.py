@@ -16,6 +16,13 @@ from bot.knowledge.entries import ANY_DETAIL, Entry
 from bot.text.analyzer import fold
 from config import read_yaml
 
+# Where a member says who they are ("Als Mitarbeiter einer Stadtverwaltung …", "Ich bin
+# Autorin", "As a staff member …"), the role is no detail they ask for.
+_ABOUT_ME = re.compile(
+    r"(?:(?:^|[.!?,;:]|\bich (?:arbeite|bin|komme)|\bwir (?:arbeiten|sind)) ?als"
+    r"|\b(?:ich bin|bin ich|wir sind|i am|i'm|we are|we're|as)) (?:(?:ein|eine|einer|a|an) )?[\w-]+"
+)
+
 
 @dataclass(frozen=True)
 class DetailKinds:
@@ -28,7 +35,7 @@ class DetailKinds:
 
     def asked(self, question: str) -> tuple[str, ...]:
         """The kinds of detail the question asks for, in the file's order."""
-        text = " ".join(fold(question).split())
+        text = _ABOUT_ME.sub(" ", " ".join(fold(question).split()))
         return tuple(kind for kind, pattern in self.patterns.items() if pattern.search(text))
 
     def held(self, entry: Entry, kind: str) -> bool:

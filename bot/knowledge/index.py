@@ -614,6 +614,7 @@ class KnowledgeIndex:
             found = self._search(f"{told} {question}" if told else question)
             if found.entry is not None and found.outcome is Outcome.ANSWER and not found.missing:
                 answers.setdefault(found.entry.id, found)
+        whole = match
         if match.entry is None:
             if len(answers) < 2:
                 return match
@@ -625,8 +626,19 @@ class KnowledgeIndex:
             for found in answers.values()
             if found.entry is not None and found.entry != match.entry
         )[:_MAX_FURTHER]
+        # a detail the message asks for stays unknown unless one of the answers gives it
+        answered = (match.entry, *further) if match.entry is not None else further
+        unknown = tuple(
+            kind
+            for kind in whole.missing
+            if kind in self._details.kinds
+            and kind not in match.missing
+            and not any(self._details.held(entry, kind) for entry in answered)
+        )
         alternatives = tuple(e for e in match.alternatives if e not in further)
-        return replace(match, further=further, alternatives=alternatives)
+        return replace(
+            match, further=further, alternatives=alternatives, missing=match.missing + unknown
+        )
 
     def _questions(self, message: str) -> tuple[str, list[str]]:
         """The sentences of a message that only tell, and its questions one by one (a

@@ -630,3 +630,33 @@ def test_a_verb_an_entry_words_otherwise_costs_it_little() -> None:
         entry_from_answer("webinare", "Wer hat die Webinare präsentiert?", "Fachleute."),
     ]
     assert answer_id(index_of(entries, analyzer), "Wurden Windparks präsentiert?") == "energie"
+
+
+def test_a_detail_one_question_of_a_message_asks_stays_unknown(shipped: KnowledgeIndex) -> None:
+    # the first sentence finds the entry, another question finds another one ("gegründet"),
+    # and the last asks what neither holds
+    message = (
+        "Die Initiative in Wiesbaden interessiert mich. Wann wurde sie gegründet, und wie viele "
+        "Mitglieder hat sie?"
+    )
+    assert "headcount" in shipped.search(message).missing
+
+
+def test_who_the_member_is_is_no_detail_they_ask_for(shipped: KnowledgeIndex) -> None:
+    question = (
+        "Als Mitarbeiter einer Stadtverwaltung frage ich mich, welche Orte als Beispiele für "
+        "neu gestartete Initiativen genannt werden."
+    )
+    assert answer_and_gaps(shipped, question) == ("gruendungsorte", ())
+    details = load_data()[0].details
+    assert details.asked("Als Mitarbeiterin einer Kammer: wer hat die Studie verfasst?") == (
+        "person",
+    )
+    assert "person" in details.asked("Wie viele Mitarbeiter hatte die Servicestelle?")
+
+
+def test_chat_contractions_say_nothing_about_the_topic(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "wie viele sinds am ende geworden mit den inis") == (
+        "ergebnis-reichweite"
+    )
+    assert answer_id(shipped, "hey, wie wars aufm fachbeirat?") == "fachbeirat"
