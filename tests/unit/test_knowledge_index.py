@@ -660,3 +660,11 @@ def test_chat_contractions_say_nothing_about_the_topic(shipped: KnowledgeIndex) 
         "ergebnis-reichweite"
     )
     assert answer_id(shipped, "hey, wie wars aufm fachbeirat?") == "fachbeirat"
+
+
+def test_pay_grants_and_blame_are_details_the_report_does_not_give() -> None:
+    details = load_data()[0].details
+    assert details.asked("Wie beantragen wir Fördermittel beim Bund?") == ("money",)
+    assert details.asked("Wie hoch ist die Ausbildungsvergütung?") == ("money",)
+    assert details.asked("Ist die Bundesregierung schuld an der Abwanderung?") == ("blame",)
+    assert details.asked("Who is to blame for the loss of industry?") == ("blame",)
