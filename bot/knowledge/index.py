@@ -120,6 +120,15 @@ _ASKS_NAME = re.compile(
     r"|(?:der|den|die|the|its|their) names?|titel|title|motto\w*)\b"
 )
 _QUOTED = re.compile(r"[„“”\"»«]")
+# A question for when ("Wann war das Kick-off?") whose entry gives no time at all (no year, no
+# month, no "jährlich") gets that said first, as a detail of kind UNDATED.
+UNDATED = "undated"
+# "when" only where it asks: first in a sentence or "since when" ("when founding …" does not)
+_ASKS_WHEN = re.compile(r"\bwann\b|(?:^|[.!?,;:] ?)when\b|\b(?:since|until|till) when\b")
+_TIME = re.compile(
+    rf"\b(?:(?:19|20)\d\d|{_MONTHS}|jaehrlich|im jahr|pro jahr|a year|per year|annual\w*"
+    r"|monatlich|monthly|woechentlich|weekly)\b"
+)
 _DATE = re.compile(rf"\b\d{{1,2}}\. ?\d{{1,2}}\. ?\d{{4}}\b|\b(?:{_MONTHS}) \d{{4}}\b")
 SIMILAR = 0.5  # overlap (see overlap()) from which two questions are about one thing
 _FUZZY_MIN = 4  # shortest term that is typo-corrected
@@ -687,6 +696,8 @@ class KnowledgeIndex:
             missing += (COUNT,)
         if not missing and not self._names(match.entry, own):
             missing += (UNNAMED,)
+        if not missing and _ASKS_WHEN.search(fold(own)) and not self._dated(match.entry):
+            missing += (UNDATED,)
         return replace(match, missing=missing)
 
     def search_after(self, question: str, previous: str | None) -> tuple[Match, bool]:
@@ -763,6 +774,11 @@ class KnowledgeIndex:
             for answer in entry.answer.values()
             for folded in map(fold, _SENTENCE_BREAK.split(answer))
         )
+
+    @staticmethod
+    def _dated(entry: Entry) -> bool:
+        """Whether the entry's answer gives any time (see UNDATED)."""
+        return any(_TIME.search(answer) for answer in entry.folded_answers)
 
     def _names(self, entry: Entry, question: str) -> bool:
         """Whether the entry names the thing a "which ...?" question asks for (see UNNAMED);

@@ -668,3 +668,15 @@ def test_pay_grants_and_blame_are_details_the_report_does_not_give() -> None:
     assert details.asked("Wie hoch ist die Ausbildungsvergütung?") == ("money",)
     assert details.asked("Ist die Bundesregierung schuld an der Abwanderung?") == ("blame",)
     assert details.asked("Who is to blame for the loss of industry?") == ("blame",)
+
+
+def test_when_is_unknown_where_the_answer_gives_no_time(shipped: KnowledgeIndex) -> None:
+    question = "Wann gab es die telefonische Beratung?"
+    assert answer_and_gaps(shipped, question) == ("neue-initiativen", ("undated",))
+    question = "When was the self-assessment guide published?"
+    assert answer_and_gaps(shipped, question) == ("selbstbewertung", ("undated",))
+    assert answer_and_gaps(shipped, "Wann lief der Auftrag?") == ("laufzeit", ())
+    # "when" that does not ask
+    question = "What did towns get when they wanted to start an initiative?"
+    assert answer_and_gaps(shipped, question) == ("neue-initiativen", ())
+
