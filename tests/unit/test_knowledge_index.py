@@ -679,4 +679,3 @@ def test_when_is_unknown_where_the_answer_gives_no_time(shipped: KnowledgeIndex)
     # "when" that does not ask
     question = "What did towns get when they wanted to start an initiative?"
     assert answer_and_gaps(shipped, question) == ("neue-initiativen", ())
-
