@@ -52,6 +52,9 @@ CONTEXT_RANK = 0.3
 ASKED_MIN = 0.3
 ASKED_ENOUGH = 3
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n+")
+# In a capitalised German text, a known word written lowercase (an adverb, adjective or verb:
+# "regelmäßig", "fiel aus") ranks entries at this share of its weight: nouns carry the topic.
+_LOWER_RANK = 0.5
 _LOWERCASE_UNKNOWN = 0.5  # weight of an unknown lowercase word in a capitalised German text
 # An unknown word that is an inflected verb ("hieß", "genannt", "lent") tells little about
 # the topic, however the message is written: this share of an unknown noun.
@@ -183,6 +186,7 @@ class _Term:
     foreign: bool = False  # unknown to the knowledge base and the synonym list
     context: bool = False  # only in the sentences around the question (see _asked)
     verb: bool = False  # a verb as written: an entry that words it otherwise loses little
+    lower: bool = False  # lowercase in a capitalised German text: no noun (see _LOWER_RANK)
 
 
 def _slip(typed: str, meant: str) -> bool:
@@ -462,6 +466,7 @@ class KnowledgeIndex:
                         guess,
                         context=context,
                         verb=term in verbs,
+                        lower=any(word.startswith(term) for word in lowercase),
                     )
                 )
                 continue
@@ -519,6 +524,7 @@ class KnowledgeIndex:
             posting = self._postings.get(item.term) if item.term is not None else None
             if posting is not None:
                 share = CONTEXT_RANK if item.context else 1.0
+                share *= _LOWER_RANK if item.lower else 1.0
                 for position, weight in zip(*posting, strict=True):
                     scores[position] = scores.get(position, 0.0) + weight * share
         if intents and scores:
