@@ -38,8 +38,8 @@ async def test_the_unknown_part_of_a_question_is_said_first(chat) -> None:
     [winner] = await chat("!frage Welche Initiative hat den Wettbewerb gewonnen?")
     assert winner.startswith("Wer gewonnen hat, weiß ich nicht. Was ich dazu weiß:")
     assert "Wettbewerb" in winner.splitlines()[1]
-    [workshops] = await chat("!frage Wie viele Workshops hat die Servicestelle insgesamt gemacht?")
-    assert workshops.startswith("Diese Zahl weiß ich nicht.")
+    [webinars] = await chat("!frage Wie viele Webinare hat die Servicestelle angeboten?")
+    assert webinars.startswith("Diese Zahl weiß ich nicht.")
     [reached] = await chat("!frage Wie viele Initiativen hat die Servicestelle erreicht?")
     assert "93" in reached and "weiß ich nicht" not in reached
     [survey] = await chat("!frage Was kam bei der Umfrage der Auslandshandelskammern heraus?")

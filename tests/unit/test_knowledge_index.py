@@ -691,3 +691,10 @@ def test_a_word_written_lowercase_ranks_an_entry_less_than_a_noun(
     )
     message = "Da stand etwas von drei Treffen im Jahr. Worüber wurde da gesprochen?"
     assert answer_id(shipped, message) == "konferenzen"
+
+
+def test_idioms_find_the_entry_they_mean(shipped: KnowledgeIndex) -> None:
+    question = "Wer hat euch bei Neugründungen unter die Arme gegriffen?"
+    assert answer_id(shipped, question) == "gruendungspartner"
+    question = "According to the report, who takes a dim view of industry?"
+    assert answer_id(shipped, question) == "industrie-image"
