@@ -698,3 +698,8 @@ def test_idioms_find_the_entry_they_mean(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, question) == "gruendungspartner"
     question = "According to the report, who takes a dim view of industry?"
     assert answer_id(shipped, question) == "industrie-image"
+
+
+def test_aimed_at_asks_for_the_target_groups(shipped: KnowledgeIndex) -> None:
+    question = "Which groups are the recommendations directed at?"
+    assert answer_id(shipped, question) == "empfehlungen-zielgruppen"

@@ -159,6 +159,7 @@ def test_detect_language() -> None:
     assert analyzer.language("How can I join the network?") == "en"
     assert analyzer.language("Wie kann ich beim Netzwerk mitmachen?") == "de"
     assert analyzer.language("Wasserstoff") == "de"
+    assert analyzer.language("Did they hit their outreach target?") == "en"
 
 
 def test_shipped_synonyms_load_and_link_english_to_german() -> None:
