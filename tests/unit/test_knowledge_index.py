@@ -703,3 +703,14 @@ def test_idioms_find_the_entry_they_mean(shipped: KnowledgeIndex) -> None:
 def test_aimed_at_asks_for_the_target_groups(shipped: KnowledgeIndex) -> None:
     question = "Which groups are the recommendations directed at?"
     assert answer_id(shipped, question) == "empfehlungen-zielgruppen"
+
+
+def test_jobs_seat_prizes_and_rankings_are_details_the_report_does_not_give() -> None:
+    details = load_data()[0].details
+    assert details.asked("Kann ich bei euch ein Praktikum machen?") == ("jobs",)
+    assert details.asked("Kann ich bei der Service-stelle eine Ausbildung machen?") == ("jobs",)
+    assert details.asked("Wer hat die Berichte von der Service-stelle bekommen?") == ()
+    assert details.asked("In welcher Stadt hatte die Servicestelle ihren Sitz?") == ("address",)
+    question = "Welche Initiativen wurden beim Wettbewerb „Ausgezeichnete Initiativen“ prämiert?"
+    assert details.asked(question) == ("winner",)
+    assert details.asked("Which federal states had the most initiatives?") == ("ranking",)
