@@ -714,3 +714,12 @@ def test_jobs_seat_prizes_and_rankings_are_details_the_report_does_not_give() ->
     question = "Welche Initiativen wurden beim Wettbewerb „Ausgezeichnete Initiativen“ prämiert?"
     assert details.asked(question) == ("winner",)
     assert details.asked("Which federal states had the most initiatives?") == ("ranking",)
+
+
+def test_spending_and_a_successor_are_unknown_spelling_out_is_not() -> None:
+    details = load_data()[0].details
+    assert details.asked("How much did the service centre spend on advertising?") == ("money",)
+    assert details.asked("Mal ehrlich: war die Servicestelle das Geld wert?") == ("money",)
+    assert details.asked("Who took over the service centre's work?") == ("decision",)
+    assert details.asked("Wurde eine neue Servicestelle ausgeschrieben?") == ("decision",)
+    assert details.asked("Wie wird BZdI ausgeschrieben?") == ()
