@@ -275,7 +275,12 @@ class Analyzer:
         words = folded.split()
         lexicon = self._lexicon
         starts = any(folded == lead or folded.startswith(lead + " ") for lead in lexicon.continues)
-        return starts or any(word in lexicon.refers for word in words)
+        padded = f" {folded} "
+        return (
+            starts
+            or any(word in lexicon.refers for word in words)
+            or any(f" {phrase} " in padded for phrase in lexicon.refers if " " in phrase)
+        )
 
     @staticmethod
     def words(text: str) -> list[str]:

@@ -87,6 +87,9 @@ def test_a_question_that_refers_back(analyzer: Analyzer) -> None:
     assert analyzer.refers_back("Was steht in der dritten?")
     assert not analyzer.refers_back("Wer hat die Servicestelle beauftragt?")
     assert not analyzer.refers_back("Welche Kunden hat die Initiative?")  # "und" inside a word
+    assert analyzer.refers_back("Wie viele Gruppen waren das?")
+    assert analyzer.refers_back("How many were there?")
+    assert not analyzer.refers_back("Was ist das BZdI?")
 
 
 def test_a_sentence_that_asks_twice_is_split_at_the_second_question_word(
