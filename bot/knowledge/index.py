@@ -770,8 +770,7 @@ class KnowledgeIndex:
 
         def names(sentence: str) -> bool:
             return bool(counted & set(self._analyzer.terms(sentence))) or any(
-                (len(head) >= _COUNTED_PART and word.endswith(head))
-                or (len(word) >= _COUNTED_PART and head.endswith(word))
+                len(head) >= _COUNTED_PART and word.endswith(head)
                 for head in _WORD.findall(sentence)
                 for word in words
             )
