@@ -457,6 +457,7 @@ class KnowledgeIndex:
                 if term in everyday:
                     indexed = None  # a real word, not a typo of the one it resembles
             context = asking is not None and term not in asking
+            lower = any(word.startswith(term) for word in lowercase)
             if indexed is not None:
                 query.append(
                     _Term(
@@ -466,14 +467,14 @@ class KnowledgeIndex:
                         guess,
                         context=context,
                         verb=term in verbs,
-                        lower=any(word.startswith(term) for word in lowercase),
+                        lower=lower,
                     )
                 )
                 continue
             weight = self._unknown_idf
             if term in verbs:
                 weight *= _VERB_UNKNOWN
-            elif any(word.startswith(term) for word in lowercase):
+            elif lower:
                 weight *= _LOWERCASE_UNKNOWN
             foreign = not self._analyzer.is_group_term(term)
             query.append(_Term(None, weight, foreign=foreign, context=context))
