@@ -279,7 +279,7 @@ class Analyzer:
         return (
             starts
             or any(word in lexicon.refers for word in words)
-            or any(f" {phrase} " in padded for phrase in lexicon.refers if " " in phrase)
+            or any(f" {phrase} " in padded for phrase in lexicon.refer_phrases)
         )
 
     @staticmethod

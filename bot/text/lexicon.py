@@ -17,6 +17,7 @@ class Lexicon:
     interrogatives: frozenset[str]  # question words that ask for something ("wer", "when")
     question_words: frozenset[str]  # words a question begins with: those and "gibt", "is", …
     refers: frozenset[str]  # words that make a question refer back ("dabei", "der dritten")
+    refer_phrases: tuple[str, ...]  # ... and phrases ("waren das")
     continues: frozenset[str]  # first words that continue the question before ("und")
     german_cues: frozenset[str]  # function words that tell the two languages apart
     english_cues: frozenset[str]
@@ -43,7 +44,8 @@ def load_lexicon(folder: Path) -> Lexicon:
         requests=tuple(words["requests.txt"]),
         interrogatives=frozenset(words["interrogatives.txt"]),
         question_words=frozenset(words["interrogatives.txt"] + words["questionwords.txt"]),
-        refers=frozenset(w for w in words["followups.txt"] if not w.endswith("+")),
+        refers=frozenset(w for w in words["followups.txt"] if not w.endswith("+") and " " not in w),
+        refer_phrases=tuple(w for w in words["followups.txt"] if not w.endswith("+") and " " in w),
         continues=frozenset(w[:-1] for w in words["followups.txt"] if w.endswith("+")),
         german_cues=frozenset(words["cues.de.txt"]),
         english_cues=frozenset(words["cues.en.txt"]),

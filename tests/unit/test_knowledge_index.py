@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.details import load_details
+from bot.knowledge.details import DetailKinds, load_details
 from bot.knowledge.entries import (
     ANY_DETAIL,
     Entry,
@@ -95,6 +95,12 @@ def shipped() -> KnowledgeIndex:
     data, problems = load_data()
     assert data.entries and not problems
     return KnowledgeIndex(data.entries, build_analyzer(data), data.thresholds, data.details)
+
+
+@pytest.fixture(scope="module")
+def details() -> DetailKinds:
+    """The shipped detail kinds (config/lexicon/details.yaml)."""
+    return load_data()[0].details
 
 
 def answer_id(index: KnowledgeIndex, question: str) -> str | None:
@@ -649,11 +655,6 @@ def test_who_the_member_is_is_no_detail_they_ask_for(shipped: KnowledgeIndex) ->
         "neu gestartete Initiativen genannt werden."
     )
     assert answer_and_gaps(shipped, question) == ("gruendungsorte", ())
-    details = load_data()[0].details
-    assert details.asked("Als Mitarbeiterin einer Kammer: wer hat die Studie verfasst?") == (
-        "person",
-    )
-    assert "person" in details.asked("Wie viele Mitarbeiter hatte die Servicestelle?")
 
 
 def test_chat_contractions_say_nothing_about_the_topic(shipped: KnowledgeIndex) -> None:
@@ -661,14 +662,6 @@ def test_chat_contractions_say_nothing_about_the_topic(shipped: KnowledgeIndex) 
         "ergebnis-reichweite"
     )
     assert answer_id(shipped, "hey, wie wars aufm fachbeirat?") == "fachbeirat"
-
-
-def test_pay_grants_and_blame_are_details_the_report_does_not_give() -> None:
-    details = load_data()[0].details
-    assert details.asked("Wie beantragen wir Fördermittel beim Bund?") == ("money",)
-    assert details.asked("Wie hoch ist die Ausbildungsvergütung?") == ("money",)
-    assert details.asked("Ist die Bundesregierung schuld an der Abwanderung?") == ("blame",)
-    assert details.asked("Who is to blame for the loss of industry?") == ("blame",)
 
 
 def test_when_is_unknown_where_the_answer_gives_no_time(shipped: KnowledgeIndex) -> None:
@@ -705,21 +698,34 @@ def test_aimed_at_asks_for_the_target_groups(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, question) == "empfehlungen-zielgruppen"
 
 
-def test_jobs_seat_prizes_and_rankings_are_details_the_report_does_not_give() -> None:
-    details = load_data()[0].details
-    assert details.asked("Kann ich bei euch ein Praktikum machen?") == ("jobs",)
-    assert details.asked("Kann ich bei der Service-stelle eine Ausbildung machen?") == ("jobs",)
-    assert details.asked("Wer hat die Berichte von der Service-stelle bekommen?") == ()
-    assert details.asked("In welcher Stadt hatte die Servicestelle ihren Sitz?") == ("address",)
-    question = "Welche Initiativen wurden beim Wettbewerb „Ausgezeichnete Initiativen“ prämiert?"
-    assert details.asked(question) == ("winner",)
-    assert details.asked("Which federal states had the most initiatives?") == ("ranking",)
-
-
-def test_spending_and_a_successor_are_unknown_spelling_out_is_not() -> None:
-    details = load_data()[0].details
-    assert details.asked("How much did the service centre spend on advertising?") == ("money",)
-    assert details.asked("Mal ehrlich: war die Servicestelle das Geld wert?") == ("money",)
-    assert details.asked("Who took over the service centre's work?") == ("decision",)
-    assert details.asked("Wurde eine neue Servicestelle ausgeschrieben?") == ("decision",)
-    assert details.asked("Wie wird BZdI ausgeschrieben?") == ()
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        # a member's own role is no detail asked; a staff count is
+        ("Als Mitarbeiterin einer Kammer: wer hat die Studie verfasst?", ("person",)),
+        ("Wie viele Mitarbeiter hatte die Servicestelle?", ("person", "headcount")),
+        ("Wie beantragen wir Fördermittel beim Bund?", ("money",)),
+        ("Wie hoch ist die Ausbildungsvergütung?", ("money",)),
+        ("How much did the service centre spend on advertising?", ("money",)),
+        ("Mal ehrlich: war die Servicestelle das Geld wert?", ("money",)),
+        ("Ist die Bundesregierung schuld an der Abwanderung?", ("blame",)),
+        ("Who is to blame for the loss of industry?", ("blame",)),
+        ("Kann ich bei euch ein Praktikum machen?", ("jobs",)),
+        ("Kann ich bei der Service-stelle eine Ausbildung machen?", ("jobs",)),
+        ("Wer hat die Berichte von der Service-stelle bekommen?", ()),
+        ("In welcher Stadt hatte die Servicestelle ihren Sitz?", ("address",)),
+        (
+            "Welche Initiativen wurden beim Wettbewerb „Ausgezeichnete Initiativen“ prämiert?",
+            ("winner",),
+        ),
+        ("Which federal states had the most initiatives?", ("ranking",)),
+        ("Who took over the service centre's work?", ("decision",)),
+        ("Wurde eine neue Servicestelle ausgeschrieben?", ("decision",)),
+        ("Welche Aufgaben übernahm der Fachbeirat?", ()),
+        ("Wie wird BZdI ausgeschrieben?", ()),  # spelled out
+    ],
+)
+def test_details_the_report_does_not_give(
+    details: DetailKinds, question: str, kinds: tuple[str, ...]
+) -> None:
+    assert details.asked(question) == kinds
