@@ -693,6 +693,12 @@ def test_idioms_find_the_entry_they_mean(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, question) == "industrie-image"
 
 
+def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
+    # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
+    assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
+    assert answer_id(shipped, "Wer mag die Industrie besonders wenig?") == "industrie-image"
+
+
 def test_aimed_at_asks_for_the_target_groups(shipped: KnowledgeIndex) -> None:
     question = "Which groups are the recommendations directed at?"
     assert answer_id(shipped, question) == "empfehlungen-zielgruppen"
@@ -723,6 +729,7 @@ def test_aimed_at_asks_for_the_target_groups(shipped: KnowledgeIndex) -> None:
         ("Wurde eine neue Servicestelle ausgeschrieben?", ("decision",)),
         ("Welche Aufgaben übernahm der Fachbeirat?", ()),
         ("Wie wird BZdI ausgeschrieben?", ()),  # spelled out
+        ("Wie viele Gruppen hat die Servicestelle getroffen?", ()),  # not "offen"
     ],
 )
 def test_details_the_report_does_not_give(
