@@ -69,7 +69,7 @@ async def ask(ctx: Ctx, question: str) -> None:
     if match.outcome is Outcome.ANSWER:
         _answer(ctx, match, now, handed)  # with what it does not know said first
     else:
-        _not_answered(ctx, match.suggestions, now, handed)
+        _not_answered(ctx, match, now, handed)
 
 
 def _outcome(match: Match) -> str:
@@ -95,8 +95,7 @@ def _answer(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -> None
     assert match.entry is not None
     text = format_entry(match.entry, ctx.lang)
     if match.missing:
-        missing = md.Markdown(" ".join(ctx.t(f"offerings.missing.{k}") for k in match.missing))
-        first = ctx.t("offerings.unknown_detail", missing=missing)
+        first = ctx.t("offerings.unknown_detail", missing=_missing(ctx, match))
         last = (
             ctx.t("handoff.passed_on_detail")
             if handed
@@ -122,15 +121,26 @@ def _contact(ctx: Ctx) -> str:
     return ", ".join(ctx.settings.coordinators) or ctx.t("offerings.contact_default")
 
 
-def _not_answered(
-    ctx: Ctx, suggestions: tuple[Entry, ...], now: datetime, handed: bool = False
-) -> None:
+def _missing(ctx: Ctx, match: Match) -> md.Markdown:
+    """What the question asked for that the knowledge does not give, in one sentence each."""
+    return md.Markdown(" ".join(ctx.t(f"offerings.missing.{k}") for k in match.missing))
+
+
+def _not_answered(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -> None:
     """Point to the coordinators (or say the question went to them), offering the near
-    entries to pick by number if any."""
+    entries to pick by number if any; a detail asked for that none of them gives, first."""
+    suggestions = match.suggestions
+    first = _missing(ctx, match) if match.missing and suggestions else ""
     if handed:
         options = _offer(ctx, suggestions, now) if suggestions else None
         more = ctx.t("handoff.options", options=options) if options else ""
-        ctx.reply(md.blocks([ctx.t("handoff.passed_on"), more]))
+        ctx.reply(md.blocks([first, ctx.t("handoff.passed_on"), more]))
+    elif first:
+        options = _offer(ctx, suggestions, now)
+        contact = _contact(ctx)
+        ctx.reply(
+            ctx.t("offerings.detail_did_you_mean", missing=first, options=options, contact=contact)
+        )
     elif suggestions:
         options = _offer(ctx, suggestions, now)
         ctx.reply(ctx.t("offerings.did_you_mean", options=options, contact=_contact(ctx)))

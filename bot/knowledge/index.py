@@ -695,9 +695,15 @@ class KnowledgeIndex:
             for p in positions[:_MAX_SUGGESTIONS]
         ]
         match = decide(candidates, aspect=chosen is not None, thresholds=self._thresholds)
-        if match.entry is None or ANY_DETAIL in match.entry.holds:
-            return match
         asked_for = self._details.asked(asked or question)
+        if match.entry is None:
+            # a detail none of the entries offered gives is said to be unknown before the offer
+            missing = tuple(
+                k for k in asked_for if not any(self._details.held(e, k) for e in match.suggestions)
+            )
+            return replace(match, missing=missing)
+        if ANY_DETAIL in match.entry.holds:
+            return match
         missing = tuple(k for k in asked_for if not self._details.held(match.entry, k))
         if not missing and not self._counts(match.entry, own):
             missing += (COUNT,)
@@ -713,13 +719,15 @@ class KnowledgeIndex:
         that refers back is read with the one before, unless alone it is answered and covers
         clearly more (_OWN_TOPIC) of itself ("Und wer ist skeptisch gegenüber der Industrie?")
         or gives all it asks for where the continuation does not;
-        any other only when it alone finds no answer, and when it alone found candidates, only
+        any other only when it alone finds no answer and asks for no detail that none of its
+        candidates gives ("Which region has the most initiatives?"), and when it alone found
+        candidates, only
         for an entry that covers some of it ("Wo parke ich beim Netzwerktreffen?" after a
         question about the newsletter is not about the newsletter)."""
         alone = self.search(question)
         refers = previous is not None and self._analyzer.refers_back(question)
-        if previous is None or (alone.outcome is Outcome.ANSWER and not refers):
-            return alone, False
+        if previous is None or (not refers and (alone.outcome is Outcome.ANSWER or alone.missing)):
+            return alone, False  # answered, or it asks for a detail of its own
         continued = self.search(question, context=previous)
         if continued.outcome is not Outcome.ANSWER or continued.entry is None:
             return alone, False

@@ -89,6 +89,12 @@ async def test_rankings_criteria_sign_ups_and_founding_dates_are_unknown_details
     assert english.startswith("I don't know a ranking")
 
 
+async def test_a_detail_no_offered_entry_gives_is_said_before_the_offer(chat) -> None:
+    [text] = await chat("!ask Which region has the most initiatives?")
+    assert text.startswith("I don't know a ranking (who has the most or is the largest).")
+    assert "Did you mean one of these?" in text and "\n1. " in text
+
+
 async def test_which_one_is_unknown_when_the_knowledge_only_says_there_was_one(chat) -> None:
     # the two surveyed groups: "eine mit Blick auf eine Region und eine zu einem Zukunftsthema"
     [region] = await chat("!frage Um welche Region ging es bei der Befragung der zwei Gruppen?")

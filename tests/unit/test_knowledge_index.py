@@ -693,6 +693,25 @@ def test_idioms_find_the_entry_they_mean(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, question) == "industrie-image"
 
 
+def test_a_project_by_any_name_ran_when_the_contract_did(shipped: KnowledgeIndex) -> None:
+    assert answer_id(shipped, "Von wann bis wann lief das Vorhaben?") == "laufzeit"
+    assert answer_id(shipped, "How long did the programme run for?") == "laufzeit"
+    assert answer_id(shipped, "When did the service centre operate?") == "laufzeit"
+    # how it opened and closed is part of its duration
+    entry = shipped.get("laufzeit")
+    assert entry is not None and "Kick-off" in entry.answer["de"]
+
+
+def test_an_offer_says_which_detail_none_of_its_entries_gives(shipped: KnowledgeIndex) -> None:
+    match = shipped.search("Which region has the most initiatives?")
+    assert (match.outcome, match.missing) == (Outcome.ASK, ("ranking",))
+    # a question of its own, not the continuation of the one before
+    match, continued = shipped.search_after(
+        "Which region has the most initiatives?", "When exactly were the webinars?"
+    )
+    assert (match.outcome, continued) == (Outcome.ASK, False)
+
+
 def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
     # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
     assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
