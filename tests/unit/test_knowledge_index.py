@@ -749,6 +749,7 @@ def test_aimed_at_asks_for_the_target_groups(shipped: KnowledgeIndex) -> None:
         ("Welche Aufgaben übernahm der Fachbeirat?", ()),
         ("Wie wird BZdI ausgeschrieben?", ()),  # spelled out
         ("Wie viele Gruppen hat die Servicestelle getroffen?", ()),  # not "offen"
+        ("Unter welcher Adresse ist das Online-Angebot erreichbar?", ()),  # a web address
     ],
 )
 def test_details_the_report_does_not_give(
