@@ -51,7 +51,9 @@ CONTEXT_SHARE = 0.15
 CONTEXT_RANK = 0.3
 ASKED_MIN = 0.3
 ASKED_ENOUGH = 3
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|\n+")
+# a sentence ends at . ! ? … (not after a day or ordinal, "31. Dezember", nor after one letter,
+# "z. B.", "e. V.") or at a line break
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])(?<!\b\d\.)(?<!\b\d\d\.)(?<!\b[^\W\d_]\.)\s+|\n+")
 # In a capitalised German text, a known word written lowercase (an adverb, adjective or verb:
 # "regelmäßig", "fiel aus") ranks entries at this share of its weight: nouns carry the topic.
 _LOWER_RANK = 0.5
@@ -695,13 +697,13 @@ class KnowledgeIndex:
             for p in positions[:_MAX_SUGGESTIONS]
         ]
         match = decide(candidates, aspect=chosen is not None, thresholds=self._thresholds)
-        asked_for = self._details.asked(asked or question)
+        asked_for = self._details.asked(own)  # what the member's own words ask
         if match.entry is None:
             # a detail none of the entries offered gives is said to be unknown before the offer
             missing = tuple(
                 k for k in asked_for if not any(self._details.held(e, k) for e in match.suggestions)
             )
-            return replace(match, missing=missing)
+            return replace(match, missing=missing) if match.suggestions else match
         if ANY_DETAIL in match.entry.holds:
             return match
         missing = tuple(k for k in asked_for if not self._details.held(match.entry, k))

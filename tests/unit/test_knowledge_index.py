@@ -712,6 +712,23 @@ def test_an_offer_says_which_detail_none_of_its_entries_gives(shipped: Knowledge
     assert (match.outcome, continued) == (Outcome.ASK, False)
 
 
+def test_a_detail_is_unknown_only_where_no_answer_gives_it(shipped: KnowledgeIndex) -> None:
+    # the conferences were three a year; the advisory board's meetings are not counted
+    assert answer_and_gaps(shipped, "Wie oft fanden die Konferenzen statt?") == ("konferenzen", ())
+    question = "Wie oft hat der Fachbeirat der Servicestelle getagt?"
+    assert answer_and_gaps(shipped, question) == ("fachbeirat", ("frequency",))
+    # a date does not end the sentence that asks
+    question = "Wer führt die Arbeit der Servicestelle nach dem 31. Dezember 2023 fort?"
+    assert "current" in shipped.search(question).missing
+
+
+def test_a_follow_up_asks_for_the_details_its_own_words_ask(shipped: KnowledgeIndex) -> None:
+    match, continued = shipped.search_after(
+        "Und worum ging es da?", "Wie oft gab es die Vernetzungstreffen?"
+    )
+    assert continued and match.entry is not None and match.missing == ()
+
+
 def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
     # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
     assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
@@ -750,6 +767,14 @@ def test_aimed_at_asks_for_the_target_groups(shipped: KnowledgeIndex) -> None:
         ("Wie wird BZdI ausgeschrieben?", ()),  # spelled out
         ("Wie viele Gruppen hat die Servicestelle getroffen?", ()),  # not "offen"
         ("Unter welcher Adresse ist das Online-Angebot erreichbar?", ()),  # a web address
+        ("Wie oft hat der Fachbeirat getagt?", ("frequency",)),
+        ("How often did the advisory board meet?", ("frequency",)),
+        ("Wie viele der zehn Kammern haben geantwortet?", ("share",)),
+        ("How many of the chambers actually replied?", ("share",)),
+        ("Wie verteilen sich die Initiativen auf die Bundesländer?", ("share",)),
+        ("Die Konferenzen – wie viele davon gab es pro Jahr?", ()),
+        ("What happened to the centre after December 2023?", ("current",)),
+        ("Was wurde bei dem Treffen konkret beschlossen?", ("findings",)),
     ],
 )
 def test_details_the_report_does_not_give(
