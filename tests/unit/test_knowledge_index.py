@@ -729,6 +729,15 @@ def test_a_follow_up_asks_for_the_details_its_own_words_ask(shipped: KnowledgeIn
     assert continued and match.entry is not None and match.missing == ()
 
 
+def test_pointing_to_the_report_or_asking_simply_says_nothing_about_the_topic(
+    shipped: KnowledgeIndex,
+) -> None:
+    # everything the bot knows is from the report; "laut Bericht" is no question about reports
+    question = "Warum ist die Industrie laut Bericht für Deutschland so wichtig?"
+    assert answer_id(shipped, question) == "bedeutung-industrie"
+    assert answer_id(shipped, "What kind of body is the BZdI, in simple terms?") == "bzdi"
+
+
 def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
     # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
     assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
