@@ -738,6 +738,14 @@ def test_pointing_to_the_report_or_asking_simply_says_nothing_about_the_topic(
     assert answer_id(shipped, "What kind of body is the BZdI, in simple terms?") == "bzdi"
 
 
+def test_a_sub_task_by_number_finds_the_entry_on_its_work(shipped: KnowledgeIndex) -> None:
+    question = "Welche Angebote machte die Servicestelle den Initiativen in Teilaufgabe 1?"
+    assert answer_id(shipped, question) == "vernetzung"
+    question = "Why did the service centre develop a concept in sub-task 1?"
+    assert answer_id(shipped, question) == "vernetzung"
+    assert answer_id(shipped, "Was waren die Teilaufgaben?") == "teilaufgaben"
+
+
 def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
     # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
     assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
