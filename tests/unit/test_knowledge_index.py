@@ -746,6 +746,24 @@ def test_a_sub_task_by_number_finds_the_entry_on_its_work(shipped: KnowledgeInde
     assert answer_id(shipped, "Was waren die Teilaufgaben?") == "teilaufgaben"
 
 
+def test_what_a_message_names_before_asking_who_was_behind_it_is_asked_about(
+    shipped: KnowledgeIndex,
+) -> None:
+    message = (
+        "Ein Kollege erzählte mir von einer Auszeichnung für gute Industrieinitiativen. "
+        "Wie hieß das und wer stand dahinter?"
+    )
+    assert answer_id(shipped, message) == "wettbewerb"
+    assert answer_id(shipped, "Welches Bundesressort stand dahinter?") == "auftraggeber"
+
+
+def test_a_meeting_across_the_border_is_the_hydrogen_meeting(shipped: KnowledgeIndex) -> None:
+    question = "What was the cross-border event with the Dutch partners about?"
+    assert answer_id(shipped, question) == "wasserstoff-treffen"
+    question = "Welche Kammern wurden zur grenzüberschreitenden Zusammenarbeit befragt?"
+    assert answer_id(shipped, question) == "grenzueberschreitende-umfrage"
+
+
 def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
     # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
     assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
