@@ -100,10 +100,12 @@ _WHICH = re.compile(rf"\b(?:(?:welche[mnrs]?|which) (?:{_EXACTLY} )?|what )(?P<t
 # A "which ... exactly?" question ("Welche Windparks genau?") asks for names: only a mention
 # followed (in its sentence or the next) by a list, an example or a quoted name names them
 # ("Kammern in diesen Ländern: Belgien, …", "Initiativen, zum Beispiel in Wiesbaden"), not the
-# bare word ("Es ging um Windparks und Stromleitungen").
+# bare word ("Es ging um Windparks und Stromleitungen") nor a colon before a question ("Studien
+# gelesen. Zu der Frage: Wie …?").
 _SPECIFIC = re.compile(rf"\b(?:{_EXACTLY}|namentlich)\b")
 _NAMES_FOLLOW = re.compile(
-    r"[^!?]{0,60}?(?:[:„“\"»]|\b(?:etwa|zum beispiel|z\. ?b\.|beispielsweise|darunter"
+    r"[^!?]{0,60}?(?::(?! ?(?:wie|was|wer|wo|wann|warum|how|what|who)\b)|[„“\"»]"
+    r"|\b(?:etwa|zum beispiel|z\. ?b\.|beispielsweise|darunter"
     r"|such as|for example|e\. ?g\.|including)\b)"
 )
 _INDEFINITE = frozenset({"ein", "eine", "einer", "einem", "einen", "eines", "a", "an"})

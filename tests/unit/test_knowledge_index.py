@@ -622,6 +622,9 @@ def test_which_ones_exactly_is_unknown_where_the_answer_only_uses_the_word(
     assert answer_and_gaps(shipped, question) == ("energie-umwelt", ("unnamed",))
     question = "Which specific wind farms came up?"
     assert answer_and_gaps(shipped, question) == ("energie-umwelt", ("unnamed",))
+    # a colon before a question ("Studien gelesen. Zu der Frage: Wie …?") names no study
+    question = "Welche Studien genau hat die Servicestelle ausgewertet?"
+    assert answer_and_gaps(shipped, question) == ("akzeptanzstudien", ("unnamed",))
     # listed or given as examples, they are named
     question = "Welche Länder genau wurden befragt?"
     assert answer_and_gaps(shipped, question) == ("grenzueberschreitende-umfrage", ())
