@@ -767,6 +767,13 @@ def test_a_meeting_across_the_border_is_the_hydrogen_meeting(shipped: KnowledgeI
     assert answer_id(shipped, question) == "grenzueberschreitende-umfrage"
 
 
+def test_the_strengths_of_industry_and_the_themes_for_everyone(shipped: KnowledgeIndex) -> None:
+    question = "Worin sind Industriebetriebe laut Einleitung besonders stark?"
+    assert answer_id(shipped, question) == "bedeutung-industrie"
+    question = "Welche drei übergreifenden Handlungsfelder gelten für sämtliche Zielgruppen?"
+    assert answer_id(shipped, question) == "empfehlungen-kernthemen"
+
+
 def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
     # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
     assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
