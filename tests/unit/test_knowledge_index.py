@@ -774,6 +774,19 @@ def test_the_strengths_of_industry_and_the_themes_for_everyone(shipped: Knowledg
     assert answer_id(shipped, question) == "empfehlungen-kernthemen"
 
 
+def test_english_paraphrases_of_existing_and_brand_new_initiatives(
+    shipped: KnowledgeIndex,
+) -> None:
+    question = "What kind of support did existing regional initiatives get from the service centre?"
+    assert answer_id(shipped, question) == "angebote"
+    question = "Where did they help get brand-new initiatives off the ground?"
+    assert answer_id(shipped, question) == "gruendungsorte"
+    assert answer_id(
+        shipped, "Who lent a hand locally when new initiatives were being set up?"
+    ) == ("gruendungspartner")
+    assert answer_id(shipped, "Did they beat their target?") == "ergebnis-reichweite"
+
+
 def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
     # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
     assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
