@@ -130,20 +130,20 @@ def _not_answered(ctx: Ctx, match: Match, now: datetime, handed: bool = False) -
     """Point to the coordinators (or say the question went to them), offering the near
     entries to pick by number if any; a detail asked for that none of them gives, first."""
     suggestions = match.suggestions
-    first = _missing(ctx, match) if match.missing and suggestions else ""
+    first = _missing(ctx, match) if match.missing else ""  # only an offer has them
     if handed:
         options = _offer(ctx, suggestions, now) if suggestions else None
         more = ctx.t("handoff.options", options=options) if options else ""
         ctx.reply(md.blocks([first, ctx.t("handoff.passed_on"), more]))
-    elif first:
-        options = _offer(ctx, suggestions, now)
-        contact = _contact(ctx)
-        ctx.reply(
-            ctx.t("offerings.detail_did_you_mean", missing=first, options=options, contact=contact)
-        )
     elif suggestions:
-        options = _offer(ctx, suggestions, now)
-        ctx.reply(ctx.t("offerings.did_you_mean", options=options, contact=_contact(ctx)))
+        options, contact = _offer(ctx, suggestions, now), _contact(ctx)
+        if first:
+            text = ctx.t(
+                "offerings.detail_did_you_mean", missing=first, options=options, contact=contact
+            )
+        else:
+            text = ctx.t("offerings.did_you_mean", options=options, contact=contact)
+        ctx.reply(text)
     else:
         ctx.reply(ctx.t("offerings.unknown", contact=_contact(ctx)))
 

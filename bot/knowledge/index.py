@@ -699,15 +699,17 @@ class KnowledgeIndex:
             for p in positions[:_MAX_SUGGESTIONS]
         ]
         match = decide(candidates, aspect=chosen is not None, thresholds=self._thresholds)
+        if match.entry is None and not match.suggestions:
+            return match
+        if match.entry is not None and ANY_DETAIL in match.entry.holds:
+            return match
         asked_for = self._details.asked(own)  # what the member's own words ask
         if match.entry is None:
             # a detail none of the entries offered gives is said to be unknown before the offer
             missing = tuple(
                 k for k in asked_for if not any(self._details.held(e, k) for e in match.suggestions)
             )
-            return replace(match, missing=missing) if match.suggestions else match
-        if ANY_DETAIL in match.entry.holds:
-            return match
+            return replace(match, missing=missing)
         missing = tuple(k for k in asked_for if not self._details.held(match.entry, k))
         if not missing and not self._counts(match.entry, own):
             missing += (COUNT,)

@@ -74,7 +74,7 @@ class Match:
     score: float  # the coverage of the best entry
     suggestions: tuple[Entry, ...] = ()  # ASK: the entries to choose from
     alternatives: tuple[Entry, ...] = ()  # ANSWER: entries that came near
-    missing: tuple[str, ...] = ()  # kinds of detail asked for that it (ASK: none) holds
+    missing: tuple[str, ...] = ()  # detail kinds asked for the answer (ASK: no offer) lacks
     further: tuple[Entry, ...] = ()  # ANSWER: the answers to the message's other questions
 
 

@@ -696,15 +696,6 @@ def test_idioms_find_the_entry_they_mean(shipped: KnowledgeIndex) -> None:
     assert answer_id(shipped, question) == "industrie-image"
 
 
-def test_a_project_by_any_name_ran_when_the_contract_did(shipped: KnowledgeIndex) -> None:
-    assert answer_id(shipped, "Von wann bis wann lief das Vorhaben?") == "laufzeit"
-    assert answer_id(shipped, "How long did the programme run for?") == "laufzeit"
-    assert answer_id(shipped, "When did the service centre operate?") == "laufzeit"
-    # how it opened and closed is part of its duration
-    entry = shipped.get("laufzeit")
-    assert entry is not None and "Kick-off" in entry.answer["de"]
-
-
 def test_an_offer_says_which_detail_none_of_its_entries_gives(shipped: KnowledgeIndex) -> None:
     match = shipped.search("Which region has the most initiatives?")
     assert (match.outcome, match.missing) == (Outcome.ASK, ("ranking",))
@@ -732,65 +723,59 @@ def test_a_follow_up_asks_for_the_details_its_own_words_ask(shipped: KnowledgeIn
     assert continued and match.entry is not None and match.missing == ()
 
 
-def test_pointing_to_the_report_or_asking_simply_says_nothing_about_the_topic(
-    shipped: KnowledgeIndex,
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # another name for the project, the duration asked in other words
+        ("Von wann bis wann lief das Vorhaben?", "laufzeit"),
+        ("How long did the programme run for?", "laufzeit"),
+        ("When did the service centre operate?", "laufzeit"),
+        # the report as the source, or a request to keep it simple, is no topic
+        ("Warum ist die Industrie laut Bericht für Deutschland so wichtig?", "bedeutung-industrie"),
+        ("What kind of body is the BZdI, in simple terms?", "bzdi"),
+        # a sub-task by its number finds the entry on its work
+        (
+            "Welche Angebote machte die Servicestelle den Initiativen in Teilaufgabe 1?",
+            "vernetzung",
+        ),
+        ("Why did the service centre develop a concept in sub-task 1?", "vernetzung"),
+        ("Was waren die Teilaufgaben?", "teilaufgaben"),
+        # "dahinter" is whatever the message named before it
+        (
+            "Ein Kollege erzählte mir von einer Auszeichnung für gute Industrieinitiativen. "
+            "Wie hieß das und wer stand dahinter?",
+            "wettbewerb",
+        ),
+        ("Welches Bundesressort stand dahinter?", "auftraggeber"),
+        # a meeting across the border, not the survey on cross-border work
+        ("What was the cross-border event with the Dutch partners about?", "wasserstoff-treffen"),
+        (
+            "Welche Kammern wurden zur grenzüberschreitenden Zusammenarbeit befragt?",
+            "grenzueberschreitende-umfrage",
+        ),
+        ("Worin sind Industriebetriebe laut Einleitung besonders stark?", "bedeutung-industrie"),
+        (
+            "Welche drei übergreifenden Handlungsfelder gelten für sämtliche Zielgruppen?",
+            "empfehlungen-kernthemen",
+        ),
+        ("What kind of support did existing regional initiatives get?", "angebote"),
+        ("Where did they help get brand-new initiatives off the ground?", "gruendungsorte"),
+        ("Who lent a hand locally when new initiatives were being set up?", "gruendungspartner"),
+        ("Did they beat their target?", "ergebnis-reichweite"),
+        # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
+        ("Who tends to be most sceptical of industry?", "industrie-image"),
+        ("Wer mag die Industrie besonders wenig?", "industrie-image"),
+    ],
+)
+def test_members_words_find_the_entry(
+    shipped: KnowledgeIndex, question: str, expected: str
 ) -> None:
-    # everything the bot knows is from the report; "laut Bericht" is no question about reports
-    question = "Warum ist die Industrie laut Bericht für Deutschland so wichtig?"
-    assert answer_id(shipped, question) == "bedeutung-industrie"
-    assert answer_id(shipped, "What kind of body is the BZdI, in simple terms?") == "bzdi"
+    assert answer_id(shipped, question) == expected
 
 
-def test_a_sub_task_by_number_finds_the_entry_on_its_work(shipped: KnowledgeIndex) -> None:
-    question = "Welche Angebote machte die Servicestelle den Initiativen in Teilaufgabe 1?"
-    assert answer_id(shipped, question) == "vernetzung"
-    question = "Why did the service centre develop a concept in sub-task 1?"
-    assert answer_id(shipped, question) == "vernetzung"
-    assert answer_id(shipped, "Was waren die Teilaufgaben?") == "teilaufgaben"
-
-
-def test_what_a_message_names_before_asking_who_was_behind_it_is_asked_about(
-    shipped: KnowledgeIndex,
-) -> None:
-    message = (
-        "Ein Kollege erzählte mir von einer Auszeichnung für gute Industrieinitiativen. "
-        "Wie hieß das und wer stand dahinter?"
-    )
-    assert answer_id(shipped, message) == "wettbewerb"
-    assert answer_id(shipped, "Welches Bundesressort stand dahinter?") == "auftraggeber"
-
-
-def test_a_meeting_across_the_border_is_the_hydrogen_meeting(shipped: KnowledgeIndex) -> None:
-    question = "What was the cross-border event with the Dutch partners about?"
-    assert answer_id(shipped, question) == "wasserstoff-treffen"
-    question = "Welche Kammern wurden zur grenzüberschreitenden Zusammenarbeit befragt?"
-    assert answer_id(shipped, question) == "grenzueberschreitende-umfrage"
-
-
-def test_the_strengths_of_industry_and_the_themes_for_everyone(shipped: KnowledgeIndex) -> None:
-    question = "Worin sind Industriebetriebe laut Einleitung besonders stark?"
-    assert answer_id(shipped, question) == "bedeutung-industrie"
-    question = "Welche drei übergreifenden Handlungsfelder gelten für sämtliche Zielgruppen?"
-    assert answer_id(shipped, question) == "empfehlungen-kernthemen"
-
-
-def test_english_paraphrases_of_existing_and_brand_new_initiatives(
-    shipped: KnowledgeIndex,
-) -> None:
-    question = "What kind of support did existing regional initiatives get from the service centre?"
-    assert answer_id(shipped, question) == "angebote"
-    question = "Where did they help get brand-new initiatives off the ground?"
-    assert answer_id(shipped, question) == "gruendungsorte"
-    assert answer_id(
-        shipped, "Who lent a hand locally when new initiatives were being set up?"
-    ) == ("gruendungspartner")
-    assert answer_id(shipped, "Did they beat their target?") == "ergebnis-reichweite"
-
-
-def test_most_and_little_say_how_much_not_what(shipped: KnowledgeIndex) -> None:
-    # "most" is said in another entry's "most important"; "wenig" negates like "nicht"
-    assert answer_id(shipped, "Who tends to be most sceptical of industry?") == "industrie-image"
-    assert answer_id(shipped, "Wer mag die Industrie besonders wenig?") == "industrie-image"
+def test_the_duration_names_how_the_work_opened_and_closed(shipped: KnowledgeIndex) -> None:
+    entry = shipped.get("laufzeit")
+    assert entry is not None and "Kick-off" in entry.answer["de"]
 
 
 def test_aimed_at_asks_for_the_target_groups(shipped: KnowledgeIndex) -> None:
